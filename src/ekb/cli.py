@@ -1,0 +1,206 @@
+"""The `ekb` command line. Every command is a thin layer over `KnowledgeBase`, as the API is."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from ekb import __version__
+from ekb.config import Settings, default_project_root
+from ekb.errors import EkbError, InputError
+from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, SOLUTION_FORMATS, by_name
+from ekb.kb import KnowledgeBase
+
+err_console = Console(stderr=True, highlight=False)
+out_console = Console(highlight=False)
+
+
+def _store_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", type=Path, default=None,
+                        help="folder holding ontology/, shapes/, data/, queries/ (default: $EKB_HOME or .)")
+    parser.add_argument("--store", type=Path, default=None, metavar="DIR",
+                        help="keep the embedded store on disk in DIR (default: in memory)")
+    parser.add_argument("--endpoint", default=None, metavar="URL",
+                        help="use a remote SPARQL 1.1 server's query endpoint instead of the embedded store")
+    parser.add_argument("--update-endpoint", default=None, metavar="URL",
+                        help="the remote server's update endpoint (default: guessed from --endpoint)")
+    parser.add_argument("--reasoner", default="reasonable", choices=["reasonable", "owlrl"],
+                        help="OWL 2 RL engine for loads (default: reasonable; owlrl is the reference)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ekb", description="Enterprise knowledge base: load, query, serve.")
+    parser.add_argument("--version", action="version", version=f"ekb {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="serve the API (loads the model first if the store is empty)")
+    _store_options(serve)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--reload-model", action="store_true", help="load the model even if the store has data")
+
+    load = commands.add_parser("load", help="load ontology/, shapes/ and data/ and reason over them")
+    _store_options(load)
+
+    query = commands.add_parser("query", help="run a SPARQL query (a string or a .rq file)")
+    _store_options(query)
+    query.add_argument("query", help="SPARQL text, or a path to a .rq file")
+    query.add_argument("--format", default="table",
+                       help="table (default), json, xml, csv, tsv for SELECT/ASK; turtle, ntriples, jsonld, rdfxml "
+                            "for CONSTRUCT/DESCRIBE")
+
+    export = commands.add_parser("export", help="write one graph or the whole store in an RDF format")
+    _store_options(export)
+    export.add_argument("--graph", default=None, metavar="IRI", help="the graph to export (default: all graphs)")
+    export.add_argument("--format", default=None,
+                        help="turtle, ntriples, jsonld, rdfxml (one graph) or trig, nquads (default: trig for all, "
+                             "turtle for one graph)")
+    export.add_argument("--output", "-o", type=Path, default=None, help="file to write (default: standard output)")
+
+    stats = commands.add_parser("stats", help="list the graphs and their triple counts")
+    _store_options(stats)
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return Settings(root=(args.root or default_project_root()).resolve(), store_dir=args.store,
+                    endpoint=args.endpoint, update_endpoint=args.update_endpoint, reasoner=args.reasoner)
+
+
+def _open(args: argparse.Namespace, ensure_loaded: bool = True) -> KnowledgeBase:
+    kb = KnowledgeBase.open(_settings(args))
+    if ensure_loaded and not args.endpoint and not args.store:
+        _run_load(kb)  # an in-memory store starts empty: give the command something to work on
+    return kb
+
+
+def _run_load(kb: KnowledgeBase) -> None:
+    with err_console.status("loading") as status:
+        report = kb.load(lambda message: status.update(message))
+    total = sum(report.graphs.values())
+    err_console.print(f"loaded {len(report.graphs)} graphs, {total} triples in {report.seconds:.2f} s "
+                      f"(reasoner: {report.reasoner})")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    from ekb.api import create_app
+
+    kb = KnowledgeBase.open(_settings(args))
+    if args.reload_model or kb.is_empty():
+        _run_load(kb)
+    err_console.print(f"ekb serving on http://{args.host}:{args.port}/ (docs at /docs)")
+    uvicorn.run(create_app(kb), host=args.host, port=args.port, log_level="warning")
+
+
+def cmd_load(args: argparse.Namespace) -> None:
+    kb = KnowledgeBase.open(_settings(args))
+    _run_load(kb)
+    _print_counts(kb)
+    kb.close()
+
+
+def cmd_stats(args: argparse.Namespace) -> None:
+    kb = _open(args)
+    _print_counts(kb)
+    kb.close()
+
+
+def _print_counts(kb: KnowledgeBase) -> None:
+    counts = kb.store.counts()
+    table = Table("graph", "triples", title=f"ekb store ({kb.backend})")
+    for graph, count in counts.items():
+        table.add_row(graph, f"{count:,}")
+    table.add_row("[b]total[/b]", f"[b]{sum(counts.values()):,}[/b]")
+    out_console.print(table)
+
+
+def cmd_query(args: argparse.Namespace) -> None:
+    text = args.query
+    if text.endswith(".rq") or (len(text) < 4096 and Path(text).is_file()):
+        path = Path(text)
+        if not path.is_file():
+            raise InputError(f"no such query file: {path}")
+        text = path.read_text(encoding="utf-8")
+    kb = _open(args)
+    if args.format == "table":
+        _print_table(kb, text)
+    else:
+        solution = by_name(args.format, SOLUTION_FORMATS) or SOLUTION_FORMATS[0]
+        graph = by_name(args.format, GRAPH_FORMATS) or GRAPH_FORMATS[0]
+        if not (by_name(args.format, SOLUTION_FORMATS) or by_name(args.format, GRAPH_FORMATS)):
+            raise InputError(f"unknown --format {args.format!r}")
+        answer = kb.store.query(text, solution_format=solution, graph_format=graph)
+        sys.stdout.buffer.write(answer.body)
+        if not answer.body.endswith(b"\n"):
+            sys.stdout.buffer.write(b"\n")
+    kb.close()
+
+
+def _print_table(kb: KnowledgeBase, text: str) -> None:
+    answer = kb.store.query(text, graph_format=GRAPH_FORMATS[0])
+    if answer.kind == "graph":
+        sys.stdout.write(answer.body.decode("utf-8"))
+        return
+    import pyoxigraph as ox
+
+    results = ox.parse_query_results(answer.body, format=ox.QueryResultsFormat.JSON)
+    if isinstance(results, ox.QueryBoolean):
+        out_console.print("true" if bool(results) else "false")
+        return
+    names = [v.value for v in results.variables]
+    table = Table(*names)
+    rows = 0
+    for row in results:
+        table.add_row(*[_show(row[n]) for n in names])
+        rows += 1
+    out_console.print(table)
+    err_console.print(f"{rows} row{'s' if rows != 1 else ''}")
+
+
+def _show(term) -> str:
+    if term is None:
+        return ""
+    return term.value if not hasattr(term, "datatype") else term.value
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    table = GRAPH_FORMATS + DATASET_FORMATS
+    name = args.format or ("turtle" if args.graph else "trig")
+    fmt = by_name(name, table)
+    if fmt is None:
+        raise InputError(f"unknown export format {name!r}; choose one of {', '.join(f.name for f in table)}")
+    if args.graph is None and not fmt.engine.supports_datasets and fmt.name != "jsonld":
+        err_console.print(f"note: {fmt.name} has no graph names; all graphs are merged")
+    kb = _open(args)
+    body = kb.store.export(fmt, args.graph)
+    if args.output:
+        args.output.write_bytes(body)
+        err_console.print(f"wrote {len(body):,} bytes to {args.output}")
+    else:
+        sys.stdout.buffer.write(body)
+    kb.close()
+
+
+COMMANDS = {"serve": cmd_serve, "load": cmd_load, "query": cmd_query, "export": cmd_export, "stats": cmd_stats}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        COMMANDS[args.command](args)
+    except EkbError as err:
+        err_console.print(f"ekb {args.command}: error: {err}", markup=False)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""Names that must stay stable (IRIs of graphs and namespaces) and the runtime settings.
+
+Graph names and namespaces are part of the public contract: queries, shapes and tools outside
+this repository refer to them, so they live in one place.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+BASE_IRI = "https://kb.quantum-energy.example/"
+
+# Ontology namespaces (terms) and the individuals' namespace.
+EKB = BASE_IRI + "def/core/"
+UTIL = BASE_IRI + "def/utility/"
+INFO = BASE_IRI + "def/info/"
+ID = BASE_IRI + "id/"
+
+# Named-graph layout: one graph per concern, one per data file, one for entailments.
+GRAPH = BASE_IRI + "graph/"
+ONTOLOGY_GRAPH = GRAPH + "ontology"
+SHAPES_GRAPH = GRAPH + "shapes"
+INFERRED_GRAPH = GRAPH + "inferred"
+DATA_GRAPH_PREFIX = GRAPH + "data/"
+HISTORY_GRAPH = GRAPH + "governance-history"
+
+PREFIXES: dict[str, str] = {
+    "ekb": EKB,
+    "util": UTIL,
+    "info": INFO,
+    "id": ID,
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "org": "http://www.w3.org/ns/org#",
+    "prov": "http://www.w3.org/ns/prov#",
+    "sh": "http://www.w3.org/ns/shacl#",
+}
+
+
+def sparql_prologue() -> str:
+    """The project's prefixes as a SPARQL prologue, for queries written inside ekb."""
+    return "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
+
+
+def default_project_root() -> Path:
+    """The folder holding ontology/, shapes/, data/ and queries/.
+
+    EKB_HOME wins; otherwise the current directory, which is the repository for `make serve`.
+    """
+    return Path(os.environ.get("EKB_HOME", Path.cwd())).resolve()
+
+
+@dataclass
+class Settings:
+    """Everything the core and the API need to know about one running knowledge base."""
+
+    root: Path = field(default_factory=default_project_root)
+    store_dir: Path | None = None
+    endpoint: str | None = None
+    update_endpoint: str | None = None
+    write_token: str | None = None
+    query_timeout_s: float = 30.0
+    max_result_rows: int = 100_000
+    max_body_bytes: int = 10 * 1024 * 1024
+    allowed_service_hosts: tuple[str, ...] = ()
+    reasoner: str = "reasonable"
+
+    @property
+    def ontology_dir(self) -> Path:
+        return self.root / "ontology"
+
+    @property
+    def shapes_dir(self) -> Path:
+        return self.root / "shapes"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def queries_dir(self) -> Path:
+        return self.root / "queries"

@@ -1,0 +1,262 @@
+"""The store: one small interface, two implementations.
+
+`EmbeddedStore` is pyoxigraph in process (in memory, or on disk in a directory); `RemoteStore` is any
+SPARQL 1.1 Protocol server (Oxigraph server, Fuseki, GraphDB) reached over HTTP. Everything above this
+module (load pipeline, reasoning, governance, API) speaks only this interface, so both backends behave
+the same. Query answers come back already serialised by the engine, never row by row in Python.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pyoxigraph as ox
+
+from ekb.errors import QuerySyntaxError, QueryTimeout, StoreUnavailable
+from ekb.formats import GRAPH_FORMATS, SOLUTION_FORMATS, Format
+
+JSON_RESULTS = SOLUTION_FORMATS[0]
+NTRIPLES = GRAPH_FORMATS[1]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A query answer as the engine serialised it."""
+
+    kind: str  # "solutions", "boolean" or "graph"
+    media_type: str
+    body: bytes
+
+
+class Store(ABC):
+    """What ekb needs from a quad store. Graph names are IRIs given as plain strings."""
+
+    @abstractmethod
+    def query(
+        self,
+        sparql: str,
+        *,
+        solution_format: Format = JSON_RESULTS,
+        graph_format: Format = NTRIPLES,
+        default_graphs: Sequence[str] = (),
+        named_graphs: Sequence[str] = (),
+        timeout_s: float | None = None,
+    ) -> Answer:
+        """Run a query; the default graph is the union of all graphs unless `default_graphs` is given."""
+
+    @abstractmethod
+    def update(self, sparql: str) -> None:
+        """Run a SPARQL Update request atomically: all of it, or nothing."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    # Everything below is derived from query/update, so both backends share it.
+
+    def select(self, sparql: str, **kwargs) -> list[dict[str, ox.NamedNode | ox.BlankNode | ox.Literal]]:
+        answer = self.query(sparql, solution_format=JSON_RESULTS, **kwargs)
+        results = ox.parse_query_results(answer.body, format=ox.QueryResultsFormat.JSON)
+        names = [v.value for v in results.variables]
+        return [{n: row[n] for n in names if row[n] is not None} for row in results]
+
+    def ask(self, sparql: str) -> bool:
+        answer = self.query(sparql, solution_format=JSON_RESULTS)
+        return bool(ox.parse_query_results(answer.body, format=ox.QueryResultsFormat.JSON))
+
+    def construct(self, sparql: str) -> list[ox.Triple]:
+        answer = self.query(sparql, graph_format=NTRIPLES)
+        return [q.triple for q in ox.parse(answer.body, format=ox.RdfFormat.N_TRIPLES)]
+
+    def graphs(self) -> list[str]:
+        rows = self.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } } ORDER BY ?g")
+        return [row["g"].value for row in rows]
+
+    def count(self, graph: str | None = None) -> int:
+        """Triples in one named graph, or quads in all named graphs."""
+        target = f"<{ox.NamedNode(graph).value}>" if graph else "?g"
+        rows = self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {target} {{ ?s ?p ?o }} }}")
+        return int(rows[0]["n"].value)
+
+    def counts(self) -> dict[str, int]:
+        rows = self.select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g")
+        return {row["g"].value: int(row["n"].value) for row in rows}
+
+    def quads(self, graph: str | None = None) -> list[ox.Quad]:
+        """Every quad of one named graph, or of all named graphs."""
+        if graph:
+            g = ox.NamedNode(graph)
+            return [ox.Quad(t.subject, t.predicate, t.object, g)
+                    for t in self.construct(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {g} {{ ?s ?p ?o }} }}")]
+        rows = self.select("SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+        return [ox.Quad(r["s"], r["p"], r["o"], r["g"]) for r in rows]
+
+    def export(self, fmt: Format, graph: str | None = None) -> bytes:
+        """One graph (any RDF format) or every named graph (a dataset format keeps graph names)."""
+        quads = self.quads(graph)
+        if fmt.engine.supports_datasets:
+            return ox.serialize(quads, format=fmt.engine)
+        return ox.serialize([q.triple for q in quads], format=fmt.engine)
+
+    def replace_graphs(self, graphs: Mapping[str, bytes], drop: Iterable[str] = ()) -> None:
+        """Replace several graphs (N-Triples content) and drop others, in one atomic update."""
+        self.update(replace_graphs_update(graphs, drop))
+
+
+def replace_graphs_update(graphs: Mapping[str, bytes], drop: Iterable[str] = ()) -> str:
+    """The single SPARQL Update that swaps graphs in, so a reader never sees half a load."""
+    names = [ox.NamedNode(g) for g in [*graphs, *drop]]
+    parts = [f"DROP SILENT GRAPH {n}" for n in names]
+    blocks = "".join(f"GRAPH {ox.NamedNode(g)} {{\n{body.decode('utf-8')}\n}}\n" for g, body in graphs.items() if body)
+    if blocks:
+        parts.append("INSERT DATA {\n" + blocks + "}")
+    return " ;\n".join(parts) if parts else ""
+
+
+class EmbeddedStore(Store):
+    """pyoxigraph in process: in memory, or persistent (RocksDB, crash-safe commits) in a directory."""
+
+    def __init__(self, path: Path | None = None):
+        self.path = path
+        try:
+            self._store = ox.Store(str(path)) if path else ox.Store()
+        except OSError as err:
+            raise StoreUnavailable(f"cannot open the store in {path}: {err}") from err
+
+    @property
+    def engine(self) -> ox.Store:
+        return self._store
+
+    def query(self, sparql, *, solution_format=JSON_RESULTS, graph_format=NTRIPLES,
+              default_graphs=(), named_graphs=(), timeout_s=None) -> Answer:
+        options: dict = {}
+        if default_graphs:
+            options["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
+        else:
+            options["use_default_graph_as_union"] = True
+        if named_graphs:
+            options["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+        try:
+            result = self._store.query(sparql, **options)
+        except SyntaxError as err:
+            raise QuerySyntaxError(f"SPARQL syntax error: {err.msg}") from err
+        if isinstance(result, ox.QueryBoolean):
+            return Answer("boolean", solution_format.media_type, result.serialize(format=solution_format.engine))
+        fmt, kind = (solution_format, "solutions") if isinstance(result, ox.QuerySolutions) else (graph_format, "graph")
+        return Answer(kind, fmt.media_type, _serialize_with_deadline(result, fmt, timeout_s))
+
+    def update(self, sparql: str) -> None:
+        if not sparql.strip():
+            return
+        try:
+            self._store.update(sparql)
+        except SyntaxError as err:
+            raise QuerySyntaxError(f"SPARQL Update syntax error: {err.msg}") from err
+
+    def close(self) -> None:
+        if self.path:
+            self._store.flush()
+
+
+class _DeadlineWriter:
+    """A sink that stops the engine's streaming serialisation once the time limit has passed."""
+
+    def __init__(self, timeout_s: float | None):
+        self.chunks: list[bytes] = []
+        self._expired = threading.Event()
+        self._timer = threading.Timer(timeout_s, self._expired.set) if timeout_s else None
+        if self._timer:
+            self._timer.daemon = True
+            self._timer.start()
+
+    def write(self, data: bytes) -> int:
+        if self._expired.is_set():
+            raise QueryTimeout("the query ran past its time limit and was stopped")
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def close(self) -> None:
+        if self._timer:
+            self._timer.cancel()
+
+
+def _serialize_with_deadline(result, fmt: Format, timeout_s: float | None) -> bytes:
+    if not timeout_s:
+        return result.serialize(format=fmt.engine)
+    sink = _DeadlineWriter(timeout_s)
+    try:
+        result.serialize(sink, format=fmt.engine)
+    except QueryTimeout:
+        raise
+    except OSError as err:
+        if isinstance(err.__cause__ or err.__context__, QueryTimeout) or "time limit" in str(err):
+            raise QueryTimeout("the query ran past its time limit and was stopped") from err
+        raise
+    finally:
+        sink.close()
+    return b"".join(sink.chunks)
+
+
+class RemoteStore(Store):
+    """A SPARQL 1.1 Protocol server. Its default graph must be the union of its named graphs
+    (Oxigraph: `--union-default-graph`; Fuseki: `unionDefaultGraph`; GraphDB does so already)."""
+
+    def __init__(self, endpoint: str, update_endpoint: str | None = None, timeout_s: float = 60.0):
+        self.endpoint = endpoint
+        self.update_endpoint = update_endpoint or guess_update_endpoint(endpoint)
+        self._http = httpx.Client(timeout=timeout_s)
+
+    def query(self, sparql, *, solution_format=JSON_RESULTS, graph_format=NTRIPLES,
+              default_graphs=(), named_graphs=(), timeout_s=None) -> Answer:
+        form: dict[str, str | list[str]] = {"query": sparql}
+        if default_graphs:
+            form["default-graph-uri"] = list(default_graphs)
+        if named_graphs:
+            form["named-graph-uri"] = list(named_graphs)
+        accept = f"{solution_format.media_type}, {graph_format.media_type};q=0.9"
+        response = self._send(self.endpoint, data=form, headers={"Accept": accept}, timeout=timeout_s)
+        media_type = response.headers.get("content-type", "").split(";")[0].strip()
+        kind = "graph" if any(f.media_type == media_type for f in GRAPH_FORMATS) else "solutions"
+        return Answer(kind, media_type, response.content)
+
+    def update(self, sparql: str) -> None:
+        if sparql.strip():
+            self._send(self.update_endpoint, content=sparql.encode("utf-8"),
+                       headers={"Content-Type": "application/sparql-update"})
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _send(self, url: str, timeout: float | None = None, **kwargs) -> httpx.Response:
+        try:
+            extra = {"timeout": timeout} if timeout else {}
+            response = self._http.post(url, **kwargs, **extra)
+        except httpx.TimeoutException as err:
+            raise QueryTimeout(f"the SPARQL server at {url} did not answer in time") from err
+        except httpx.HTTPError as err:
+            raise StoreUnavailable(f"cannot reach the SPARQL server at {url}: {err}") from err
+        if response.status_code == 400:
+            raise QuerySyntaxError(f"the SPARQL server rejected the request: {response.text.strip()}")
+        if response.status_code >= 300:
+            raise StoreUnavailable(
+                f"the SPARQL server at {url} answered {response.status_code}: {response.text.strip()[:500]}")
+        return response
+
+
+def guess_update_endpoint(endpoint: str) -> str:
+    """Oxigraph serves updates at /update beside /query; Fuseki at /update beside /sparql or /query."""
+    for suffix in ("/query", "/sparql"):
+        if endpoint.endswith(suffix):
+            return endpoint[: -len(suffix)] + "/update"
+    return endpoint
+
+
+def open_store(store_dir: Path | None = None, endpoint: str | None = None,
+               update_endpoint: str | None = None) -> Store:
+    if endpoint:
+        return RemoteStore(endpoint, update_endpoint)
+    return EmbeddedStore(store_dir)

@@ -1,0 +1,108 @@
+"""Shared fixtures: the repository's own model, and a real `oxigraph serve` for the remote backend."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ekb.config import Settings
+from ekb.kb import KnowledgeBase
+from ekb.store import EmbeddedStore, RemoteStore
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def oxigraph_binary() -> str:
+    found = shutil.which("oxigraph") or str(Path(sys.executable).with_name("oxigraph"))
+    if not Path(found).exists():
+        raise RuntimeError("the `oxigraph` server (PyPI package oxigraph) is not installed: run `make test`")
+    return found
+
+
+class OxigraphServer:
+    """A real Oxigraph server on 127.0.0.1, stopped by its process id."""
+
+    def __init__(self, workdir: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [oxigraph_binary(), "serve", "--location", str(workdir), "--bind", f"127.0.0.1:{self.port}",
+             "--union-default-graph", "--timeout-s", "30"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(self.url + "/query", params={"query": "ASK {}"}, timeout=1)
+                return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("oxigraph serve did not start")
+
+    @property
+    def query_url(self) -> str:
+        return self.url + "/query"
+
+    def clear(self) -> None:
+        httpx.post(self.url + "/update", content=b"CLEAR ALL", headers={"Content-Type": "application/sparql-update"})
+
+    def stop(self) -> None:
+        os.kill(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.kill(self.process.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def oxigraph_server(tmp_path_factory):
+    server = OxigraphServer(tmp_path_factory.mktemp("oxigraph"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["embedded", "remote"])
+def store(request, oxigraph_server):
+    """An empty store of each backend: every store test runs against both."""
+    if request.param == "embedded":
+        backend = EmbeddedStore()
+    else:
+        oxigraph_server.clear()
+        backend = RemoteStore(oxigraph_server.query_url)
+    yield backend
+    backend.close()
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings(root=ROOT)
+
+
+@pytest.fixture(scope="session")
+def loaded_kb(settings) -> KnowledgeBase:
+    """The shipped Quantum Energy model, loaded once into an in-memory store (read-only use)."""
+    kb = KnowledgeBase(settings, EmbeddedStore())
+    kb.load()
+    return kb
+
+
+def copy_project(destination: Path) -> Path:
+    """A private copy of ontology/, shapes/, data/ and queries/ that a test may break."""
+    for folder in ("ontology", "shapes", "data", "queries"):
+        shutil.copytree(ROOT / folder, destination / folder)
+    return destination

@@ -1,0 +1,92 @@
+"""The command line as a user runs it: real processes, exit codes, messages without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT, free_port
+from tests.test_loader import make_project
+
+
+def ekb(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ekb.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_help_lists_every_command():
+    result = ekb("--help")
+    assert result.returncode == 0
+    for command in ("serve", "load", "query", "export", "stats"):
+        assert f"    {command}" in result.stdout
+
+
+def test_load_then_stats_on_disk_is_idempotent(tmp_path):
+    project = tmp_path / "project"
+    make_project(project)
+    store = str(tmp_path / "store")
+    first = ekb("load", "--root", str(project), "--store", store)
+    assert first.returncode == 0, first.stderr
+    stats = ekb("stats", "--root", str(project), "--store", store)
+    assert stats.returncode == 0
+    for graph in ("graph/ontology", "graph/shapes", "graph/inferred", "graph/data/org/units"):
+        assert graph in stats.stdout
+    again = ekb("load", "--root", str(project), "--store", store)
+    assert again.stdout == first.stdout
+
+
+def test_broken_turtle_is_one_clear_line(tmp_path):
+    project = tmp_path / "project"
+    make_project(project)
+    store = str(tmp_path / "store")
+    assert ekb("load", "--root", str(project), "--store", store).returncode == 0
+    before = ekb("stats", "--root", str(project), "--store", store).stdout
+    (project / "data" / "bad.ttl").write_text("<http://e/a> <http://e/b> .\n")
+    result = ekb("load", "--root", str(project), "--store", store)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "data/bad.ttl, line 1" in result.stderr
+    assert ekb("stats", "--root", str(project), "--store", store).stdout == before
+
+
+def test_query_formats(tmp_path):
+    make_project(tmp_path)
+    query = "SELECT ?o WHERE { <http://e/a> <http://e/hasPart> ?o }"
+    as_json = ekb("query", query, "--root", str(tmp_path), "--format", "json")
+    assert as_json.returncode == 0, as_json.stderr
+    assert json.loads(as_json.stdout)["results"]["bindings"][0]["o"]["value"] == "http://e/b"
+    as_csv = ekb("query", query, "--root", str(tmp_path), "--format", "csv")
+    assert as_csv.stdout.split() == ["o", "http://e/b"]
+    table = ekb("query", query, "--root", str(tmp_path))
+    assert "http://e/b" in table.stdout and "1 row" in table.stderr
+    rq = tmp_path / "q.rq"
+    rq.write_text("CONSTRUCT WHERE { ?s <http://e/partOf> ?o }")
+    turtle = ekb("query", str(rq), "--root", str(tmp_path), "--format", "turtle")
+    assert "<http://e/b> <http://e/partOf> <http://e/a>" in turtle.stdout
+
+
+def test_bad_query_is_reported_without_traceback(tmp_path):
+    make_project(tmp_path)
+    result = ekb("query", "SELECT * WHERE { ?s ?p }", "--root", str(tmp_path))
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "SPARQL syntax error: error at 1:" in result.stderr
+
+
+def test_export_trig_keeps_graph_names(tmp_path):
+    make_project(tmp_path)
+    result = ekb("export", "--root", str(tmp_path), "--format", "trig")
+    assert result.returncode == 0
+    assert "graph/inferred" in result.stdout and "graph/data/org/units" in result.stdout
+
+
+def test_unreachable_endpoint_is_one_line(tmp_path):
+    result = ekb("stats", "--endpoint", f"http://127.0.0.1:{free_port()}/query")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "cannot reach the SPARQL server" in result.stderr
+
+
+def test_missing_folder(tmp_path):
+    result = ekb("load", "--root", str(tmp_path))
+    assert result.returncode == 1 and "missing folder" in result.stderr

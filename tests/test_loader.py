@@ -1,0 +1,77 @@
+"""The load pipeline: graph layout, idempotence, reasoning into its own graph, atomic failure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ekb.config import DATA_GRAPH_PREFIX, INFERRED_GRAPH, ONTOLOGY_GRAPH, SHAPES_GRAPH, Settings
+from ekb.errors import InputError, RdfSyntaxError
+from ekb.loader import load
+
+ONTOLOGY = """@prefix : <http://e/> . @prefix owl: <http://www.w3.org/2002/07/owl#> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+:hasPart owl:inverseOf :partOf . :Capability rdfs:subClassOf :Thing2 .
+"""
+SHAPES = "@prefix sh: <http://www.w3.org/ns/shacl#> . <http://e/S> a sh:NodeShape .\n"
+DATA = "@prefix : <http://e/> . :a :hasPart :b . :a a :Capability .\n"
+
+
+def make_project(root: Path) -> Settings:
+    for folder, name, text in (("ontology", "core.ttl", ONTOLOGY), ("shapes", "s.ttl", SHAPES),
+                               ("data", "org/units.ttl", DATA)):
+        path = root / folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return Settings(root=root)
+
+
+def test_graph_layout_and_entailments(store, tmp_path):
+    report = load(store, make_project(tmp_path))
+    data_graph = DATA_GRAPH_PREFIX + "org/units"
+    assert report.graphs == {data_graph: 2, INFERRED_GRAPH: 2, ONTOLOGY_GRAPH: 2, SHAPES_GRAPH: 1}
+    assert store.ask(f"ASK {{ GRAPH <{INFERRED_GRAPH}> {{ <http://e/b> <http://e/partOf> <http://e/a> }} }}")
+    assert store.ask(f"ASK {{ GRAPH <{INFERRED_GRAPH}> {{ <http://e/a> a <http://e/Thing2> }} }}")
+
+
+def test_second_load_is_idempotent(store, tmp_path):
+    settings = make_project(tmp_path)
+    first = load(store, settings).graphs
+    assert load(store, settings).graphs == first
+
+
+def test_removed_data_file_drops_its_graph(store, tmp_path):
+    settings = make_project(tmp_path)
+    load(store, settings)
+    (tmp_path / "data" / "org" / "units.ttl").unlink()
+    report = load(store, settings)
+    assert report.dropped == [DATA_GRAPH_PREFIX + "org/units"]
+    assert DATA_GRAPH_PREFIX + "org/units" not in store.graphs()
+
+
+def test_malformed_file_names_file_and_line_and_changes_nothing(store, tmp_path):
+    settings = make_project(tmp_path)
+    before = load(store, settings).graphs
+    (tmp_path / "data" / "broken.ttl").write_text("@prefix : <http://e/> .\n:x :p :y .\n:x :p .\n")
+    with pytest.raises(RdfSyntaxError) as caught:
+        load(store, settings)
+    assert caught.value.source == "data/broken.ttl" and caught.value.line == 3
+    assert str(caught.value).startswith("data/broken.ttl, line 3")
+    assert store.counts() == before
+
+
+def test_other_rdf_syntaxes_are_read(store, tmp_path):
+    settings = make_project(tmp_path)
+    (tmp_path / "data" / "extra.rdf").write_text(
+        '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:e="http://e/">'
+        '<rdf:Description rdf:about="http://e/z"><e:label>z</e:label></rdf:Description></rdf:RDF>')
+    (tmp_path / "data" / "more.jsonld").write_text('{"@id": "http://e/y", "http://e/label": "y"}')
+    report = load(store, settings)
+    assert report.graphs[DATA_GRAPH_PREFIX + "extra"] == 1
+    assert report.graphs[DATA_GRAPH_PREFIX + "more"] == 1
+
+
+def test_missing_folder_is_reported(store, tmp_path):
+    with pytest.raises(InputError, match="missing folder"):
+        load(store, Settings(root=tmp_path))
