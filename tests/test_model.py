@@ -1,0 +1,168 @@
+"""The knowledge model: hygiene of the ontology, completeness against the seeds, useful entailments."""
+
+from __future__ import annotations
+
+import pytest
+
+from ekb.config import ID, INFERRED_GRAPH, ONTOLOGY_GRAPH, sparql_prologue
+from ekb.loader import discover, parse_file
+from ekb.reasoning import OwlrlReasoner, ReasonableReasoner, entailments
+
+P = sparql_prologue()
+OUR_TERMS = "FILTER(STRSTARTS(STR(?t), 'https://kb.quantum-energy.example/def/'))"
+
+
+def labels(kb, query: str) -> set[str]:
+    return {row["label"].value for row in kb.store.select(P + query)}
+
+
+def test_every_term_is_labelled_and_defined(loaded_kb):
+    rows = loaded_kb.store.select(P + f"""SELECT ?t WHERE {{ GRAPH <{ONTOLOGY_GRAPH}> {{
+        VALUES ?kind {{ owl:Class owl:ObjectProperty owl:DatatypeProperty owl:AnnotationProperty }}
+        ?t a ?kind . {OUR_TERMS}
+        FILTER NOT EXISTS {{ ?t rdfs:label ?l ; skos:definition ?d ; rdfs:isDefinedBy ?o }} }} }}""")
+    assert rows == []
+
+
+def test_no_two_terms_share_a_label(loaded_kb):
+    rows = loaded_kb.store.select(P + f"""SELECT ?l (COUNT(DISTINCT ?t) AS ?n) WHERE {{ GRAPH <{ONTOLOGY_GRAPH}> {{
+        ?t rdfs:label ?l . {OUR_TERMS} }} }} GROUP BY ?l HAVING (COUNT(DISTINCT ?t) > 1)""")
+    assert rows == []
+
+
+def test_every_individual_is_typed_and_every_project_iri_is_described(loaded_kb):
+    rows = loaded_kb.store.select(P + """SELECT DISTINCT ?x WHERE {
+        { ?s ?p ?x } UNION { ?x ?p ?o }
+        FILTER(isIRI(?x) && STRSTARTS(STR(?x), "https://kb.quantum-energy.example/"))
+        FILTER(!STRSTARTS(STR(?x), "https://kb.quantum-energy.example/graph/"))
+        FILTER NOT EXISTS { ?x a ?type }
+        FILTER NOT EXISTS { ?x a owl:Ontology } }""")
+    # Ontology version IRIs name versions, not things.
+    assert [r["x"].value for r in rows if "/0.1.0" not in r["x"].value] == []
+
+
+def test_every_module_has_ontology_metadata(loaded_kb):
+    rows = loaded_kb.store.select(P + """SELECT ?o WHERE { ?o a owl:Ontology .
+        FILTER NOT EXISTS { ?o dcterms:title ?t ; dcterms:description ?d ; owl:versionIRI ?v ; dcterms:license ?l } }""")
+    assert rows == []
+    assert len(loaded_kb.store.select(P + "SELECT ?o WHERE { ?o a owl:Ontology }")) == 4
+
+
+SEED_VALUE_STREAMS = {"Electric Energy Delivery", "Rate Case & Cost Recovery", "Smart Home Solution Delivery",
+                      "EV Charging Deployment", "Enterprise Strategic Planning", "Talent Management"}
+SEED_ENTITIES = {
+    "Customer Account", "Customer Profile", "Premise", "Service Agreement", "Billing & Payment History",
+    "Interaction History", "Non-Regulated Product Data", "Meter Point", "Meter Reading", "Consumption Profile",
+    "Generation Data", "DER Data", "Asset", "Asset Type", "Asset Location", "Asset Attributes", "Maintenance History",
+    "Performance Data", "Grid State", "Pipeline State", "Outage Event", "Work Order", "Crew Dispatch", "DER Dispatch",
+    "Financial Transaction", "Budget & Forecast", "Tariff/Rate Schedule", "Regulatory Filing", "Cost Allocation",
+    "Compliance Record", "Product Definition", "Market Segment", "Competitor Profile", "Sales Opportunity",
+    "Marketing Campaign"}
+SEED_SYSTEMS = {"SCADA", "ADMS", "OMS", "Gas Pipeline Management System", "Asset Management System (AMS)",
+                "Customer Information System (CIS)", "Smart Home Management Platform", "EV Charging Network Platform",
+                "DER Aggregation Platform", "AES CRM", "AES E-commerce Platform", "ERP (Finance, HR, Procurement)",
+                "Enterprise Data Platform", "Cybersecurity Platform"}
+SEED_UNITS = {"Regulated Operations", "Advanced Energy Solutions", "Enterprise Services"}
+SEED_BODIES = {"Executive Leadership Team (ELT)", "BA Steering Committee", "Data Governance Council", "BA Review Board",
+               "IT Leadership"}
+SEED_PARTNERS = {"Regulated Suppliers", "Non-Regulated Technology Partners", "Channel Partners",
+                 "Academic/Research Partners"}
+SEED_PRINCIPLES = {"Safety First, Always", "Customer-Centric", "Integrated Execution", "Data-Driven Decision Making",
+                   "Continuous Improvement", "Regulatory Adherence", "Ethical Market Conduct"}
+SEED_INTERFACES = {"Customer Interface", "Operational Interface", "Financial & Legal Interface", "Data Interface"}
+SEED_DOMAINS = {"Customer Information Domain", "Energy Consumption & Metering Data Domain",
+                "Asset & Infrastructure Information Domain", "Operational Information Domain",
+                "Financial & Regulatory Information Domain", "Product & Market Information Domain"}
+SEED_SERVICES = {"IT Services", "HR Services", "Finance Services", "Legal Services", "Procurement Services"}
+
+
+@pytest.mark.parametrize("cls,expected", [
+    ("ekb:ValueStream", SEED_VALUE_STREAMS), ("ekb:InformationEntity", SEED_ENTITIES | {"Customer"}),
+    ("ekb:System", SEED_SYSTEMS | {"Meter Data Management System (MDMS)"}), ("ekb:BusinessUnit", SEED_UNITS),
+    ("ekb:GovernanceBody", SEED_BODIES), ("ekb:Partner", SEED_PARTNERS), ("ekb:Principle", SEED_PRINCIPLES),
+    ("ekb:Interface", SEED_INTERFACES), ("ekb:InformationDomain", SEED_DOMAINS), ("ekb:SharedService", SEED_SERVICES)])
+def test_every_seed_thing_is_present_with_its_source(loaded_kb, cls, expected):
+    found = labels(loaded_kb, f"SELECT ?label WHERE {{ ?x a {cls} ; rdfs:label ?label ; dcterms:source ?s }}")
+    assert found == expected
+
+
+def test_objectives_and_governance_mechanism(loaded_kb):
+    assert len(labels(loaded_kb, "SELECT ?label WHERE { ?x a ekb:Objective ; rdfs:label ?label }")) == 7
+    assert labels(loaded_kb, "SELECT ?label WHERE { ?x a ekb:GovernanceMechanism ; rdfs:label ?label }") == {
+        "Regular Performance Reviews"}
+
+
+def test_capability_numbers_used_by_the_seeds(loaded_kb):
+    rows = loaded_kb.store.select(P + """SELECT ?n ?label WHERE { ?c a ekb:L1Capability ; skos:notation ?n ;
+        rdfs:label ?label }""")
+    by_number = {r["n"].value: r["label"].value for r in rows}
+    assert by_number["3"] == "Legal" and by_number["8"] == "Electric Distribution"
+    assert by_number["10"] == "Customer Engagement & Service"
+    assert by_number["13"] == "System Operations & Grid Control" and by_number["18"] == "Regulatory Affairs"
+
+
+def test_class_diagram_classes_and_relationships(loaded_kb):
+    classes = {r["c"].value.rsplit("/", 1)[1] for r in loaded_kb.store.select(P + "SELECT ?c WHERE { ?c a owl:Class }")}
+    assert {"Customer", "CustomerAccount", "Premise", "ServiceAgreement", "Product", "MeterPoint", "MeterReading",
+            "Asset", "OutageEvent", "FinancialTransaction", "RegulatoryFiling", "ComplianceRecord"} <= classes
+    rows = loaded_kb.store.select(P + """SELECT ?line ?dm ?rm WHERE { ?p ekb:diagramRelationship ?line ;
+        ekb:domainMultiplicity ?dm ; ekb:rangeMultiplicity ?rm }""")
+    lines = {r["line"].value: (r["dm"].value, r["rm"].value) for r in rows}
+    assert len(lines) == 10
+    assert lines['CustomerAccount "1" -- "1" Premise : at'] == ("1", "1")
+    assert lines['RegulatoryFiling "N" -- "N" RegulatoryComplianceRecord : includes'] == ("N", "N")
+
+
+def test_seed_inconsistencies_are_recorded(loaded_kb):
+    notes = labels(loaded_kb, "SELECT ?label WHERE { ?t skos:editorialNote ?n ; rdfs:label ?label }")
+    assert {"is at premise", "regulatory compliance record", "customer"} <= notes
+
+
+def test_entailment_capability_under_l1_10(loaded_kb):
+    rows = loaded_kb.store.select(P + """SELECT ?label WHERE { ?l1 skos:notation "10" .
+        ?c ekb:isWithinCapability ?l1 ; rdfs:label ?label } ORDER BY ?label""")
+    assert [r["label"].value for r in rows] == [
+        "Billing & Payment Management", "Consent & Preference Management", "Customer Account Management",
+        "Customer Contact & Inquiry Routing", "Digital Customer Experience"]
+
+
+def test_entailments_inverse_links_and_classes(loaded_kb):
+    store = loaded_kb.store
+    assert store.ask(P + f"""ASK {{ GRAPH <{INFERRED_GRAPH}> {{
+        <{ID}customer-account/a-5001> info:isAccountOf <{ID}customer/c-1001> }} }}""")
+    assert store.ask(P + f"""ASK {{ GRAPH <{INFERRED_GRAPH}> {{
+        <{ID}capability/10-2-billing-and-payment-management> a ekb:BusinessCapability }} }}""")
+    assert store.ask(P + f"""ASK {{ GRAPH <{INFERRED_GRAPH}> {{
+        <{ID}system/scada> ekb:touchesInformation <{ID}information-entity/grid-state> }} }}""")
+
+
+def test_model_is_consistent(loaded_kb):
+    assert not loaded_kb.store.ask(P + "ASK { ?x a owl:Nothing }")
+    assert not loaded_kb.store.ask(P + "ASK { ?a owl:disjointWith ?b . ?x a ?a, ?b }")
+
+
+def test_every_fact_is_sourced_or_assumed_by_one_query(loaded_kb):
+    rows = loaded_kb.store.select(P + """SELECT ?kind (COUNT(DISTINCT ?x) AS ?n) WHERE {
+        ?x dcterms:source ?s . FILTER(STRSTARTS(STR(?x), STR(id:)))
+        BIND(IF(?s = <https://kb.quantum-energy.example/id/source/assumption>, "assumed", "sourced") AS ?kind)
+        } GROUP BY ?kind""")
+    counts = {r["kind"].value: int(r["n"].value) for r in rows}
+    assert counts["sourced"] > 100 and counts["assumed"] > 100
+    unsourced = loaded_kb.store.select(P + """SELECT ?x WHERE { ?x a ?c . FILTER(STRSTARTS(STR(?x), STR(id:)))
+        FILTER(!STRSTARTS(STR(?x), CONCAT(STR(id:), "source/")))
+        FILTER NOT EXISTS { ?x dcterms:source ?s } FILTER NOT EXISTS { ?x a skos:ConceptScheme } }""")
+    assert [r["x"].value for r in unsourced] == []
+
+
+def test_every_capability_value_stream_system_and_entity_has_one_accountable_owner(loaded_kb):
+    rows = loaded_kb.store.select(P + """SELECT ?x (COUNT(?o) AS ?n) WHERE {
+        VALUES ?c { ekb:BusinessCapability ekb:ValueStream ekb:System ekb:InformationEntity } ?x a ?c .
+        OPTIONAL { ?x ekb:hasAccountableOwner ?o } } GROUP BY ?x HAVING (COUNT(?o) != 1)""")
+    assert rows == []
+
+
+def test_fast_reasoner_agrees_with_owlrl_on_instance_data(settings):
+    triples = [t for s in discover(settings) if s.kind != "shapes" for t in parse_file(s.path)]
+    fast = {t for t in entailments(triples, ReasonableReasoner()) if t.subject.value.startswith(ID)}
+    reference = {t for t in entailments(triples, OwlrlReasoner()) if t.subject.value.startswith(ID)}
+    assert fast == reference and len(fast) > 1000
