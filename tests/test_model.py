@@ -43,7 +43,8 @@ def test_every_individual_is_typed_and_every_project_iri_is_described(loaded_kb)
 
 def test_every_module_has_ontology_metadata(loaded_kb):
     rows = loaded_kb.store.select(P + """SELECT ?o WHERE { ?o a owl:Ontology .
-        FILTER NOT EXISTS { ?o dcterms:title ?t ; dcterms:description ?d ; owl:versionIRI ?v ; dcterms:license ?l } }""")
+        FILTER NOT EXISTS { ?o dcterms:title ?t ; dcterms:description ?d ;
+                            owl:versionIRI ?v ; dcterms:license ?l } }""")
     assert rows == []
     assert len(loaded_kb.store.select(P + "SELECT ?o WHERE { ?o a owl:Ontology }")) == 4
 
@@ -102,7 +103,8 @@ def test_capability_numbers_used_by_the_seeds(loaded_kb):
 
 
 def test_class_diagram_classes_and_relationships(loaded_kb):
-    classes = {r["c"].value.rsplit("/", 1)[1] for r in loaded_kb.store.select(P + "SELECT ?c WHERE { ?c a owl:Class }")}
+    rows = loaded_kb.store.select(P + "SELECT ?c WHERE { ?c a owl:Class }")
+    classes = {r["c"].value.rsplit("/", 1)[1] for r in rows}
     assert {"Customer", "CustomerAccount", "Premise", "ServiceAgreement", "Product", "MeterPoint", "MeterReading",
             "Asset", "OutageEvent", "FinancialTransaction", "RegulatoryFiling", "ComplianceRecord"} <= classes
     rows = loaded_kb.store.select(P + """SELECT ?line ?dm ?rm WHERE { ?p ekb:diagramRelationship ?line ;

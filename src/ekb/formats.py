@@ -29,7 +29,7 @@ SOLUTION_FORMATS: tuple[Format, ...] = (
 GRAPH_FORMATS: tuple[Format, ...] = (
     Format("turtle", "text/turtle", ox.RdfFormat.TURTLE, ("ttl",)),
     Format("ntriples", "application/n-triples", ox.RdfFormat.N_TRIPLES, ("nt",)),
-    Format("rdfxml", "application/rdf+xml", ox.RdfFormat.RDF_XML, ("rdf", "owl")),
+    Format("rdfxml", "application/rdf+xml", ox.RdfFormat.RDF_XML, ("rdf", "owl", "xml")),
     Format("jsonld", "application/ld+json", ox.RdfFormat.JSON_LD, ("json-ld",)),
     Format("n3", "text/n3", ox.RdfFormat.N3),
 )

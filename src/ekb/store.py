@@ -143,11 +143,15 @@ class EmbeddedStore(Store):
         try:
             result = self._store.query(sparql, **options)
         except SyntaxError as err:
-            raise QuerySyntaxError(f"SPARQL syntax error: {err.msg}") from err
-        if isinstance(result, ox.QueryBoolean):
-            return Answer("boolean", solution_format.media_type, result.serialize(format=solution_format.engine))
-        fmt, kind = (solution_format, "solutions") if isinstance(result, ox.QuerySolutions) else (graph_format, "graph")
-        return Answer(kind, fmt.media_type, _serialize_with_deadline(result, fmt, timeout_s))
+            raise QuerySyntaxError(f"SPARQL syntax error: {err.msg}") from None
+        try:  # pyoxigraph results must die on the thread that made them, so no frame may keep them
+            if isinstance(result, ox.QueryBoolean):
+                return Answer("boolean", solution_format.media_type, result.serialize(format=solution_format.engine))
+            solutions = isinstance(result, ox.QuerySolutions)
+            fmt, kind = (solution_format, "solutions") if solutions else (graph_format, "graph")
+            return Answer(kind, fmt.media_type, _serialize_with_deadline(result, fmt, timeout_s))
+        finally:
+            del result
 
     def update(self, sparql: str) -> None:
         if not sparql.strip():
@@ -173,11 +177,18 @@ class _DeadlineWriter:
             self._timer.daemon = True
             self._timer.start()
 
+    @property
+    def expired(self) -> bool:
+        return self._expired.is_set()
+
     def write(self, data: bytes) -> int:
         if self._expired.is_set():
             raise QueryTimeout("the query ran past its time limit and was stopped")
         self.chunks.append(bytes(data))
         return len(data)
+
+    def flush(self) -> None:
+        pass
 
     def close(self) -> None:
         if self._timer:
@@ -185,19 +196,16 @@ class _DeadlineWriter:
 
 
 def _serialize_with_deadline(result, fmt: Format, timeout_s: float | None) -> bytes:
-    if not timeout_s:
-        return result.serialize(format=fmt.engine)
     sink = _DeadlineWriter(timeout_s)
     try:
         result.serialize(sink, format=fmt.engine)
-    except QueryTimeout:
-        raise
-    except OSError as err:
-        if isinstance(err.__cause__ or err.__context__, QueryTimeout) or "time limit" in str(err):
-            raise QueryTimeout("the query ran past its time limit and was stopped") from err
-        raise
+    except (QueryTimeout, OSError) as err:
+        if isinstance(err, QueryTimeout) or sink.expired:
+            raise QueryTimeout("the query ran past its time limit and was stopped") from None
+        raise StoreUnavailable(f"the query failed while running: {err}") from None
     finally:
         sink.close()
+        del result
     return b"".join(sink.chunks)
 
 

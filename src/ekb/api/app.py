@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, RedirectResponse
 
 from ekb import __version__
+from ekb.api import queries, sparql
 from ekb.errors import EkbError
 from ekb.kb import KnowledgeBase
 
@@ -27,4 +29,18 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
         return {"status": "ok", "version": __version__, "backend": kb.backend,
                 "graphs": len(kb.store.graphs()), "triples": kb.store.count()}
 
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/sparql")
+
+    app.include_router(sparql.router)
+    app.include_router(queries.router)
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            app.openapi_schema = queries.library_openapi(schema, kb.library.queries)
+        return app.openapi_schema
+
+    app.openapi = openapi
     return app

@@ -1,0 +1,162 @@
+"""The SPARQL 1.1 Protocol endpoint (query and update) with its Service Description.
+
+https://www.w3.org/TR/sparql11-protocol/ and https://www.w3.org/TR/sparql11-service-description/
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+import rdflib
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
+
+from ekb.api.protocol import (
+    NotAcceptable,
+    UnsupportedMediaType,
+    answer_query,
+    form_fields,
+    kb_of,
+    media_type_of,
+    prefers_html,
+    read_body,
+    require_write_token,
+    result_formats,
+)
+from ekb.errors import InputError
+from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, SOLUTION_FORMATS, negotiate
+
+router = APIRouter(tags=["SPARQL"])
+SD = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
+FORMATS_NS = "http://www.w3.org/ns/formats/"
+SD_FORMATS = {"json": "SPARQL_Results_JSON", "xml": "SPARQL_Results_XML", "csv": "SPARQL_Results_CSV",
+              "tsv": "SPARQL_Results_TSV", "turtle": "Turtle", "ntriples": "N-Triples", "rdfxml": "RDF_XML",
+              "jsonld": "JSON-LD", "trig": "TriG", "nquads": "N-Quads", "n3": "N3"}
+
+
+def _single(fields: list[tuple[str, str]], name: str) -> str | None:
+    values = [v for k, v in fields if k == name]
+    if len(values) > 1:
+        raise InputError(f"the request has {len(values)} '{name}' parameters; the protocol allows one")
+    return values[0] if values else None
+
+
+def _graph_uris(fields: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    return ([v for k, v in fields if k == "default-graph-uri"], [v for k, v in fields if k == "named-graph-uri"])
+
+
+async def _run_query(request: Request, query: str, fields: list[tuple[str, str]]) -> Response:
+    kb = kb_of(request)
+    default_graphs, named_graphs = _graph_uris(fields)
+    # SPARQLWrapper repeats `format` (and `output`); the first one wins, as Fuseki does.
+    override = next((v for k, v in fields if k in ("format", "output")), None)
+    formats = result_formats(request, override)
+    return await answer_query(request, lambda s, g: kb.sparql(query, s, g, default_graphs, named_graphs), formats)
+
+
+async def _run_update(request: Request, update: str, fields: list[tuple[str, str]]) -> Response:
+    require_write_token(request)
+    if any(k in ("using-graph-uri", "using-named-graph-uri") for k, _ in fields):
+        raise InputError("using-graph-uri and using-named-graph-uri are not supported: use USING in the update")
+    await run_in_threadpool(kb_of(request).update, update)
+    return Response(status_code=204)
+
+
+@router.get("/sparql", summary="SPARQL query (GET), or the service description when no query is given")
+async def sparql_get(request: Request) -> Response:
+    fields = list(request.query_params.multi_items())
+    if _single(fields, "update") is not None:
+        raise InputError("SPARQL Update must be sent with POST")
+    query = _single(fields, "query")
+    if query is None:
+        return service_description(request)
+    return await _run_query(request, query, fields)
+
+
+@router.post("/sparql", summary="SPARQL query or update (POST form, or direct sparql-query / sparql-update body)")
+async def sparql_post(request: Request) -> Response:
+    media_type = media_type_of(request)
+    url_fields = list(request.query_params.multi_items())
+    if media_type == "application/x-www-form-urlencoded":
+        fields = await form_fields(request)
+        query, update = _single(fields, "query"), _single(fields, "update")
+        if (query is None) == (update is None):
+            raise InputError("a form POST needs exactly one of 'query' or 'update'")
+        if update is not None:
+            return await _run_update(request, update, fields)
+        return await _run_query(request, query, fields + url_fields)
+    if media_type in ("application/sparql-query", "application/sparql-update"):
+        try:
+            text = (await read_body(request)).decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise InputError(f"the request body is not UTF-8: {err}") from None
+        if media_type == "application/sparql-update":
+            return await _run_update(request, text, url_fields)
+        return await _run_query(request, text, url_fields)
+    raise UnsupportedMediaType(
+        f"unsupported Content-Type {media_type or '(none)'}: send application/x-www-form-urlencoded, "
+        "application/sparql-query or application/sparql-update")
+
+
+def service_description(request: Request) -> Response:
+    rdf_types = [f.media_type for f in GRAPH_FORMATS]
+    if prefers_html(request, rdf_types):
+        return HTMLResponse(query_page(str(request.url_for("sparql_get"))))
+    fmt = negotiate(request.headers.get("accept"), GRAPH_FORMATS)
+    if fmt is None:
+        raise NotAcceptable("the service description is available as " + ", ".join(rdf_types) + " or text/html")
+    graph = describe_service(str(request.url_for("sparql_get")), kb_of(request).store.graphs())
+    body = graph.serialize(format={"turtle": "turtle", "ntriples": "nt", "rdfxml": "xml", "jsonld": "json-ld",
+                                   "n3": "n3"}[fmt.name])
+    return Response(body, media_type=fmt.media_type, headers={"Vary": "Accept"})
+
+
+def describe_service(endpoint: str, graphs: list[str]) -> rdflib.Graph:
+    g = rdflib.Graph()
+    g.bind("sd", SD)
+    service, dataset, default = rdflib.URIRef(endpoint + "#service"), rdflib.BNode(), rdflib.BNode()
+    g.add((service, rdflib.RDF.type, SD.Service))
+    g.add((service, SD.endpoint, rdflib.URIRef(endpoint)))
+    for language in (SD.SPARQL11Query, SD.SPARQL11Update):
+        g.add((service, SD.supportedLanguage, language))
+    for feature in (SD.UnionDefaultGraph, SD.BasicFederatedQuery):
+        g.add((service, SD.feature, feature))
+    for fmt in SOLUTION_FORMATS + GRAPH_FORMATS + DATASET_FORMATS:
+        g.add((service, SD.resultFormat, rdflib.URIRef(FORMATS_NS + SD_FORMATS[fmt.name])))
+    g.add((service, SD.defaultDataset, dataset))
+    g.add((dataset, rdflib.RDF.type, SD.Dataset))
+    g.add((dataset, SD.defaultGraph, default))
+    g.add((default, rdflib.RDF.type, SD.Graph))
+    g.add((default, rdflib.RDFS.comment, rdflib.Literal("The union of all named graphs.")))
+    for name in graphs:
+        named = rdflib.BNode()
+        g.add((dataset, SD.namedGraph, named))
+        g.add((named, rdflib.RDF.type, SD.NamedGraph))
+        g.add((named, SD.name, rdflib.URIRef(name)))
+    return g
+
+
+EXAMPLE = """PREFIX ekb: <https://kb.quantum-energy.example/def/core/>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+
+SELECT ?number ?capability WHERE {
+  ?c a ekb:L1Capability ; skos:notation ?number ; rdfs:label ?capability .
+} ORDER BY xsd:integer(?number)"""
+
+
+def query_page(endpoint: str) -> str:
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>ekb SPARQL endpoint</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}}
+textarea{{width:100%;height:14rem;font-family:monospace}}</style></head>
+<body><h1>ekb SPARQL 1.1 endpoint</h1>
+<p>Endpoint: <code>{escape(endpoint)}</code>. The default graph is the union of all graphs.
+See also the <a href="/queries">curated queries</a> and the <a href="/docs">API documentation</a>.</p>
+<form method="get" action="{escape(endpoint)}">
+<textarea name="query">PREFIX xsd: &lt;http://www.w3.org/2001/XMLSchema#&gt;
+{escape(EXAMPLE)}</textarea>
+<p><label>Results as <select name="format"><option>json</option><option>xml</option><option>csv</option>
+<option>tsv</option><option>turtle</option><option>jsonld</option></select></label>
+<button type="submit">Run query</button></p></form></body></html>"""

@@ -1,0 +1,188 @@
+"""The SPARQL 1.1 Protocol endpoint, tested with the clients architects use, against a real server."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import httpx
+import pytest
+import rdflib
+import uvicorn
+from rdflib.plugins.stores.sparqlstore import SPARQLStore
+from SPARQLWrapper import CSV, JSON, N3, TSV, TURTLE, XML, SPARQLWrapper
+
+from ekb.api import create_app
+from ekb.config import Settings
+from ekb.kb import KnowledgeBase
+from ekb.store import EmbeddedStore
+from tests.conftest import ROOT, free_port
+
+TOKEN = "s3cret-token"
+SELECT_L1 = """PREFIX ekb: <https://kb.quantum-energy.example/def/core/>
+PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+SELECT ?c WHERE { ?c a ekb:L1Capability ; skos:notation "10" }"""
+L1_10 = "https://kb.quantum-energy.example/id/capability/10-customer-engagement-and-service"
+
+
+class Server:
+    """ekb's API served by uvicorn in a thread, on 127.0.0.1 and a free port."""
+
+    def __init__(self, kb: KnowledgeBase):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(create_app(kb), host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def server():
+    kb = KnowledgeBase(Settings(root=ROOT, write_token=TOKEN, query_timeout_s=2.0, max_body_bytes=100_000),
+                       EmbeddedStore())
+    kb.load()
+    running = Server(kb)
+    yield running
+    running.stop()
+
+
+def wrapper(server, query: str, fmt) -> SPARQLWrapper:
+    client = SPARQLWrapper(server.url + "/sparql")
+    client.setQuery(query)
+    client.setReturnFormat(fmt)
+    return client
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_sparqlwrapper_select_and_ask_in_every_format(server, method):
+    client = wrapper(server, SELECT_L1, JSON)
+    client.setMethod(method)
+    rows = client.query().convert()["results"]["bindings"]
+    assert [r["c"]["value"] for r in rows] == [L1_10]
+    for fmt in (XML, CSV, TSV):
+        client.setReturnFormat(fmt)
+        converted = client.query().convert()
+        text = converted.toxml() if hasattr(converted, "toxml") else converted.decode()
+        assert L1_10 in text
+    ask = wrapper(server, "ASK { ?s a <https://kb.quantum-energy.example/def/core/System> }", JSON)
+    assert ask.query().convert()["boolean"] is True
+
+
+def test_sparqlwrapper_construct_and_describe(server):
+    construct = wrapper(server, f"CONSTRUCT {{ <{L1_10}> ?p ?o }} WHERE {{ <{L1_10}> ?p ?o }}", TURTLE)
+    graph = rdflib.Graph().parse(data=construct.query().convert(), format="turtle")
+    assert len(graph) > 10
+    for fmt in (XML, N3, "json-ld"):
+        described = wrapper(server, f"DESCRIBE <{L1_10}>", fmt).query().convert()
+        assert len(described) > 10 if isinstance(described, rdflib.Graph) else described
+
+
+def test_rdflib_sparqlstore(server):
+    store = SPARQLStore(server.url + "/sparql")
+    rows = list(store.query(SELECT_L1))
+    assert [str(r[0]) for r in rows] == [L1_10]
+    assert store.query("ASK { ?s ?p ?o }").askAnswer
+    graph = store.query(f"CONSTRUCT WHERE {{ <{L1_10}> ?p ?o }}").graph
+    assert len(graph) > 10
+
+
+def test_protocol_methods_and_status_codes(server):
+    url = server.url + "/sparql"
+    direct = httpx.post(url, content=SELECT_L1, headers={"Content-Type": "application/sparql-query",
+                                                         "Accept": "text/csv"})
+    assert direct.status_code == 200 and direct.headers["content-type"].startswith("text/csv")
+    form = httpx.post(url, data={"query": SELECT_L1}, headers={"Accept": "application/sparql-results+xml"})
+    assert form.status_code == 200 and "sparql-results+xml" in form.headers["content-type"]
+    assert httpx.get(url, params={"query": SELECT_L1}, headers={"Accept": "image/png"}).status_code == 406
+    assert httpx.post(url, content=b"x", headers={"Content-Type": "text/plain"}).status_code == 415
+    bad = httpx.get(url, params={"query": "SELECT * WHERE { ?s ?p }"})
+    assert bad.status_code == 400 and "error at 1:" in bad.json()["message"]
+    assert httpx.get(url, params=[("query", "ASK {}"), ("query", "ASK {}")]).status_code == 400
+    too_big = httpx.post(url, content=b"#" * 200_000, headers={"Content-Type": "application/sparql-query"})
+    assert too_big.status_code == 413
+
+
+def test_named_graphs_and_dataset_parameters(server):
+    url = server.url + "/sparql"
+    query = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
+    ontology = "https://kb.quantum-energy.example/graph/ontology"
+    only = httpx.get(url, params={"query": query, "default-graph-uri": ontology}).json()
+    union = httpx.get(url, params={"query": query}).json()
+    assert 0 < int(only["results"]["bindings"][0]["n"]["value"]) < int(union["results"]["bindings"][0]["n"]["value"])
+    graphs = httpx.get(url, params={"query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }"}).json()
+    assert {b["g"]["value"] for b in graphs["results"]["bindings"]} >= {ontology,
+                                                                     "https://kb.quantum-energy.example/graph/inferred"}
+
+
+def test_service_description_and_page(server):
+    sd = httpx.get(server.url + "/sparql", headers={"Accept": "text/turtle"})
+    graph = rdflib.Graph().parse(data=sd.text, format="turtle")
+    SD = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
+    assert (None, SD.feature, SD.UnionDefaultGraph) in graph
+    assert (None, SD.supportedLanguage, SD.SPARQL11Query) in graph
+    page = httpx.get(server.url + "/sparql", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert page.headers["content-type"].startswith("text/html") and "<form" in page.text
+
+
+def test_updates_need_the_token(server):
+    url = server.url + "/sparql"
+    update = "INSERT DATA { GRAPH <https://kb.quantum-energy.example/graph/scratch> { <urn:a> <urn:b> <urn:c> } }"
+    refused = httpx.post(url, data={"update": update})
+    assert refused.status_code == 401
+    wrong = httpx.post(url, data={"update": update}, headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    ask = {"query": "ASK { <urn:a> <urn:b> <urn:c> }"}
+    assert httpx.get(url, params=ask).json()["boolean"] is False
+    ok = httpx.post(url, content=update, headers={"Authorization": f"Bearer {TOKEN}",
+                                                  "Content-Type": "application/sparql-update"})
+    assert ok.status_code == 204 and httpx.get(url, params=ask).json()["boolean"] is True
+    scratch = "https://kb.quantum-energy.example/graph/scratch"
+    broken = httpx.post(url, content=f"DROP GRAPH <{scratch}> ; INSERT DATA {{ <x> }}",
+                        headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/sparql-update"})
+    assert broken.status_code == 400 and httpx.get(url, params=ask).json()["boolean"] is True
+
+
+def test_service_and_load_are_refused(server):
+    url = server.url + "/sparql"
+    service = httpx.get(url, params={"query": "SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }"})
+    assert service.status_code == 403 and "SERVICE <http://example.org/sparql> is refused" in service.json()["message"]
+    load = httpx.post(url, data={"update": "LOAD <http://example.org/data.ttl>"},
+                      headers={"Authorization": f"Bearer {TOKEN}"})
+    assert load.status_code == 403
+
+
+def test_runaway_query_is_stopped_while_others_are_served(server):
+    url = server.url + "/sparql"
+    runaway = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+    results = {}
+
+    def run_slow():
+        results["slow"] = httpx.get(url, params={"query": runaway}, timeout=60)
+
+    thread = threading.Thread(target=run_slow)
+    thread.start()
+    time.sleep(0.3)
+    started = time.monotonic()
+    quick = httpx.get(url, params={"query": SELECT_L1}, timeout=10)
+    assert quick.status_code == 200 and time.monotonic() - started < 1.5
+    thread.join(60)
+    assert results["slow"].status_code == 503
+    assert "time limit" in results["slow"].json()["message"]
+
+
+def test_openapi_and_health(server):
+    assert httpx.get(server.url + "/health").json()["status"] == "ok"
+    schema = httpx.get(server.url + "/openapi.json").json()
+    path = schema["paths"]["/queries/capabilities-touching-entity"]["get"]
+    assert path["parameters"][0]["name"] == "entity" and path["parameters"][0]["required"] is True
+    assert httpx.get(server.url + "/docs").status_code == 200
+    assert json.loads(httpx.get(server.url + "/queries").text)[0]["name"]
