@@ -8,12 +8,15 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 
+from ekb.api import create_app
 from ekb.config import Settings
 from ekb.kb import KnowledgeBase
 from ekb.store import EmbeddedStore, RemoteStore
@@ -69,6 +72,26 @@ class OxigraphServer:
             os.kill(self.process.pid, signal.SIGKILL)
 
 
+class ApiServer:
+    """ekb's API served by uvicorn in a thread, on 127.0.0.1 and a free port, as `ekb serve` runs it."""
+
+    def __init__(self, kb: KnowledgeBase):
+        self.kb = kb
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(create_app(kb), host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
 @pytest.fixture(scope="session")
 def oxigraph_server(tmp_path_factory):
     server = OxigraphServer(tmp_path_factory.mktemp("oxigraph"))
@@ -99,6 +122,22 @@ def loaded_kb(settings) -> KnowledgeBase:
     kb = KnowledgeBase(settings, EmbeddedStore())
     kb.load()
     return kb
+
+
+@pytest.fixture(scope="session", params=["embedded", "remote"])
+def api(request, tmp_path_factory, oxigraph_server):
+    """The API over the shipped model, once on the embedded store and once on a real `oxigraph serve`."""
+    if request.param == "embedded":
+        store = EmbeddedStore()
+    else:
+        server = OxigraphServer(tmp_path_factory.mktemp("oxigraph-api"))
+        request.addfinalizer(server.stop)
+        store = RemoteStore(server.query_url)
+    kb = KnowledgeBase(Settings(root=ROOT), store)
+    kb.load()
+    running = ApiServer(kb)
+    yield running
+    running.stop()
 
 
 def copy_project(destination: Path) -> Path:

@@ -9,15 +9,13 @@ import time
 import httpx
 import pytest
 import rdflib
-import uvicorn
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, N3, TSV, TURTLE, XML, SPARQLWrapper
 
-from ekb.api import create_app
 from ekb.config import Settings
 from ekb.kb import KnowledgeBase
 from ekb.store import EmbeddedStore
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, ApiServer
 
 TOKEN = "s3cret-token"
 SELECT_L1 = """PREFIX ekb: <https://kb.quantum-energy.example/def/core/>
@@ -26,31 +24,12 @@ SELECT ?c WHERE { ?c a ekb:L1Capability ; skos:notation "10" }"""
 L1_10 = "https://kb.quantum-energy.example/id/capability/10-customer-engagement-and-service"
 
 
-class Server:
-    """ekb's API served by uvicorn in a thread, on 127.0.0.1 and a free port."""
-
-    def __init__(self, kb: KnowledgeBase):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(kb), host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
 @pytest.fixture(scope="module")
 def server():
     kb = KnowledgeBase(Settings(root=ROOT, write_token=TOKEN, query_timeout_s=2.0, max_body_bytes=100_000),
                        EmbeddedStore())
     kb.load()
-    running = Server(kb)
+    running = ApiServer(kb)
     yield running
     running.stop()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -42,13 +43,23 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--reload-model", action="store_true", help="load the model even if the store has data")
+    serve.add_argument("--write-token", default=None, metavar="TOKEN",
+                       help="open SPARQL Update and the graph store to requests with 'Authorization: Bearer TOKEN' "
+                            "(default: $EKB_WRITE_TOKEN; writes are closed without one)")
+    serve.add_argument("--query-timeout", type=float, default=30.0, metavar="SECONDS",
+                       help="stop a query after this many seconds (default: 30)")
+    serve.add_argument("--max-body", type=int, default=10 * 1024 * 1024, metavar="BYTES",
+                       help="largest request body accepted (default: 10 MiB)")
+    serve.add_argument("--allow-service-host", action="append", default=[], metavar="HOST",
+                       help="allow SERVICE and LOAD to reach HOST (repeatable; default: none)")
 
     load = commands.add_parser("load", help="load ontology/, shapes/ and data/ and reason over them")
     _store_options(load)
 
     query = commands.add_parser("query", help="run a SPARQL query (a string or a .rq file)")
     _store_options(query)
-    query.add_argument("query", help="SPARQL text, or a path to a .rq file")
+    query.add_argument("query", help="SPARQL text, a path to a .rq file, or the name of a curated query "
+                                     "followed by its parameters as --name value")
     query.add_argument("--format", default="table",
                        help="table (default), json, xml, csv, tsv for SELECT/ASK; turtle, ntriples, jsonld, rdfxml "
                             "for CONSTRUCT/DESCRIBE")
@@ -67,8 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings(root=(args.root or default_project_root()).resolve(), store_dir=args.store,
-                    endpoint=args.endpoint, update_endpoint=args.update_endpoint, reasoner=args.reasoner)
+    settings = Settings(root=(args.root or default_project_root()).resolve(), store_dir=args.store,
+                        endpoint=args.endpoint, update_endpoint=args.update_endpoint, reasoner=args.reasoner)
+    if args.command == "serve":
+        settings.write_token = args.write_token or os.environ.get("EKB_WRITE_TOKEN") or None
+        settings.query_timeout_s = args.query_timeout
+        settings.max_body_bytes = args.max_body
+        settings.allowed_service_hosts = tuple(args.allow_service_host)
+    return settings
 
 
 def _open(args: argparse.Namespace, ensure_loaded: bool = True) -> KnowledgeBase:
@@ -120,14 +137,35 @@ def _print_counts(kb: KnowledgeBase) -> None:
     out_console.print(table)
 
 
+def named_parameters(extra: list[str]) -> dict[str, str]:
+    """`--name value` or `--name=value` pairs after a curated query's name."""
+    values: dict[str, str] = {}
+    items = iter(extra)
+    for item in items:
+        if not item.startswith("--"):
+            raise InputError(f"unexpected argument {item!r}: give parameters as --name value")
+        name, _, value = item[2:].partition("=")
+        if not _:
+            value = next(items, None)
+            if value is None:
+                raise InputError(f"parameter --{name} needs a value")
+        values[name] = value
+    return values
+
+
 def cmd_query(args: argparse.Namespace) -> None:
     text = args.query
-    if text.endswith(".rq") or (len(text) < 4096 and Path(text).is_file()):
+    kb = _open(args)
+    if text in kb.library.queries:
+        text = kb.library.get(text).bind(named_parameters(args.extra))
+    elif args.extra:
+        raise InputError(f"unexpected arguments {' '.join(args.extra)} (parameters are for curated queries: "
+                         f"{', '.join(kb.library.queries)})")
+    elif text.endswith(".rq") or (len(text) < 4096 and Path(text).is_file()):
         path = Path(text)
         if not path.is_file():
             raise InputError(f"no such query file: {path}")
         text = path.read_text(encoding="utf-8")
-    kb = _open(args)
     if args.format == "table":
         _print_table(kb, text)
     else:
@@ -135,7 +173,7 @@ def cmd_query(args: argparse.Namespace) -> None:
         graph = by_name(args.format, GRAPH_FORMATS) or GRAPH_FORMATS[0]
         if not (by_name(args.format, SOLUTION_FORMATS) or by_name(args.format, GRAPH_FORMATS)):
             raise InputError(f"unknown --format {args.format!r}")
-        answer = kb.store.query(text, solution_format=solution, graph_format=graph)
+        answer = kb.sparql(text, solution, graph)
         sys.stdout.buffer.write(answer.body)
         if not answer.body.endswith(b"\n"):
             sys.stdout.buffer.write(b"\n")
@@ -143,7 +181,7 @@ def cmd_query(args: argparse.Namespace) -> None:
 
 
 def _print_table(kb: KnowledgeBase, text: str) -> None:
-    answer = kb.store.query(text, graph_format=GRAPH_FORMATS[0])
+    answer = kb.sparql(text)
     if answer.kind == "graph":
         sys.stdout.write(answer.body.decode("utf-8"))
         return
@@ -191,7 +229,11 @@ COMMANDS = {"serve": cmd_serve, "load": cmd_load, "query": cmd_query, "export": 
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "query":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     try:
         COMMANDS[args.command](args)
     except EkbError as err:

@@ -9,7 +9,7 @@ from urllib.parse import urlparse
 from ekb.errors import Forbidden
 from ekb.library import _strip_strings_and_comments
 
-REMOTE = re.compile(r"\b(SERVICE|LOAD)\s+(?:SILENT\s+)?", re.IGNORECASE)
+REMOTE = re.compile(r"(?<![?$:\w-])(SERVICE|LOAD)\s+(?:SILENT\s+)?", re.IGNORECASE)
 TARGET = re.compile(r"<[^<>\s]*>|[?$]\w+")
 
 

@@ -1,0 +1,148 @@
+"""The curated query library: every question answered correctly on the Quantum Energy data, over HTTP on
+both backends and from the command line, and no parameter value can inject SPARQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import httpx
+import pytest
+
+from ekb.errors import InputError
+from tests.test_cli import ekb
+
+ID = "https://kb.quantum-energy.example/id/"
+
+
+def rows(api, name: str, **params) -> list[dict[str, str]]:
+    response = httpx.get(f"{api.url}/queries/{name}", params=params, headers={"Accept": "text/csv"}, timeout=30)
+    assert response.status_code == 200, response.text
+    return list(csv.DictReader(io.StringIO(response.text)))
+
+
+def test_capabilities_touching_an_entity_with_owners(api):
+    found = {(r["number"], r["how"], r["ownerLabel"]) for r in
+             rows(api, "capabilities-touching-entity", entity=ID + "information-entity/meter-reading")}
+    assert found == {("10.2", "uses", "Chief Customer Officer"), ("12.3", "creates", "VP Field Operations"),
+                     ("15.1", "governs", "Chief Data Officer"), ("15.3", "uses", "Chief Data Officer"),
+                     ("15.4", "creates", "Chief Data Officer")}
+
+
+def test_owners_of_an_element(api):
+    found = rows(api, "owners-of", element=ID + "information-entity/meter-reading")
+    assert {(r["role"], r["ownerLabel"]) for r in found} == {("accountable", "Chief Data Officer"),
+                                                             ("data steward", "Metering Data Steward")}
+
+
+def test_capability_tree_under_l1(api):
+    found = rows(api, "capability-tree", number="18")
+    assert [r["number"] for r in found] == ["18", "18.1", "18.2", "18.3", "18.4"]
+    assert {r["ownerLabel"] for r in found} == {"VP Regulatory Affairs"}
+
+
+def test_value_stream_stages(api):
+    found = rows(api, "value-stream-stages", valuestream=ID + "value-stream/electric-energy-delivery")
+    assert [r["order"] for r in found] == ["1", "1", "2", "2", "3", "3", "4", "4", "5", "5", "5"]
+    bill = next(r for r in found if r["capabilityLabel"] == "Billing & Payment Management")
+    assert bill["systems"] == "Customer Information System (CIS)"
+
+
+def test_system_outage_impact(api):
+    found = rows(api, "system-outage-impact", system=ID + "system/cis")
+    assert {r["capabilityLabel"] for r in found} == {"Billing & Payment Management", "Customer Account Management"}
+    assert {r["valueStreamLabel"] for r in found} == {"Electric Energy Delivery", "Rate Case & Cost Recovery", ""}
+    assert {"Regulated Operations", "Customer Care"} <= {r["unitLabel"] for r in found}
+
+
+def test_regulated_data_used_by_non_regulated_is_covered(api):
+    found = rows(api, "regulated-data-used-by-non-regulated")
+    assert len(found) == 9
+    assert all(r["agreement"] for r in found)
+    consent = {r["entityLabel"]: r["consentRequired"] for r in found}
+    assert consent["Customer Profile"] == "true" and consent["Grid State"] == "false"
+
+
+def test_shared_services_by_unit(api):
+    found = rows(api, "shared-services-by-unit", unit=ID + "business-unit/advanced-energy-solutions")
+    assert {r["serviceLabel"] for r in found} == {"IT Services", "HR Services", "Finance Services", "Legal Services",
+                                                 "Procurement Services"}
+    it = next(r for r in found if r["serviceLabel"] == "IT Services")
+    assert it["methodLabel"] == "Cost-causation allocator: IT service usage" and it["share"] == "0.22"
+    assert len(rows(api, "shared-services-by-unit")) == 10
+
+
+def test_capability_gaps(api):
+    found = rows(api, "capability-gaps")
+    assert {r["gap"] for r in found} == {"no supporting system"}
+    assert "18.1" in {r["number"] for r in found} and "10.2" not in {r["number"] for r in found}
+
+
+def test_entities_by_domain_with_stewards(api):
+    found = rows(api, "entities-by-domain", domain=ID + "information-domain/operational")
+    assert {r["entityLabel"] for r in found} == {"Grid State", "Pipeline State", "Outage Event", "Work Order",
+                                                "Crew Dispatch", "DER Dispatch"}
+    assert {r["stewardLabel"] for r in found} == {"Operational Data Steward"}
+    assert len(rows(api, "entities-by-domain")) == 36
+
+
+def test_interfaces_and_governing_capabilities(api):
+    found = rows(api, "interfaces")
+    oversight = {(r["interfaceLabel"], r["number"]) for r in found if r["role"] == "oversees"}
+    assert ("Financial & Legal Interface", "3") in oversight and ("Financial & Legal Interface", "18") in oversight
+    assert {r["interfaceLabel"] for r in found} == {"Customer Interface", "Operational Interface",
+                                                   "Financial & Legal Interface", "Data Interface"}
+
+
+def test_governance_oversight(api):
+    found = rows(api, "governance-oversight")
+    council = {r["elementLabel"] for r in found if r["bodyLabel"] == "Data Governance Council"}
+    assert "Customer Information Domain" in council and "DSA: customer insight for AES offers" in council
+
+
+def test_text_search_paginates(api):
+    first = httpx.get(f"{api.url}/queries/search", params={"text": "meter"}, headers={"Accept": "text/csv"})
+    labels = [r["label"] for r in csv.DictReader(io.StringIO(first.text))]
+    assert "Meter Reading" in labels and "meter point" in labels
+    assert 'rel="next"' in first.headers["link"]
+
+
+def test_sourced_versus_assumed(api):
+    found = rows(api, "sourced-versus-assumed")
+    status = {r["label"]: r["status"] for r in found}
+    assert status["Safety First, Always"] == "sourced"
+    assert status["Rate Case Management"] == "assumed"
+    assert status["Legal"] == "sourced, with assumptions"
+
+
+def test_bad_parameters_are_refused_without_running(api):
+    missing = httpx.get(f"{api.url}/queries/owners-of")
+    assert missing.status_code == 400 and "needs the parameter element" in missing.json()["message"]
+    bad_iri = httpx.get(f"{api.url}/queries/owners-of", params={"element": "x> } ; DROP ALL ; <y"})
+    assert bad_iri.status_code == 400
+    assert httpx.get(f"{api.url}/queries/owners-of", params={"element": ID, "nope": "1"}).status_code == 400
+    assert httpx.get(f"{api.url}/queries/no-such-query").status_code == 404
+
+
+@pytest.mark.parametrize("attack", ['18" } UNION { ?l1 ?p ?o', "18\\\" . ?x ?y ?z #", "'''", "18\n} #"])
+def test_literal_parameters_cannot_change_the_query(api, attack):
+    assert rows(api, "capability-tree", number=attack) == []
+    assert rows(api, "search", text=attack) == []
+
+
+def test_named_query_from_the_command_line():
+    result = ekb("query", "capability-tree", "--number", "18", "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    assert [line.split(",")[1] for line in result.stdout.strip().splitlines()[1:]] == [
+        "18", "18.1", "18.2", "18.3", "18.4"]
+    bad = ekb("query", "owners-of", "--element", "not an iri")
+    assert bad.returncode == 1 and "not an absolute IRI" in bad.stderr
+
+
+def test_binding_rejects_bad_typed_values(loaded_kb):
+    from ekb.library import Parameter
+
+    typed = Parameter("n", "_n_integer", "typed", "http://www.w3.org/2001/XMLSchema#integer")
+    assert str(typed.term("42")) == '"42"^^<http://www.w3.org/2001/XMLSchema#integer>'
+    with pytest.raises(InputError, match="not a valid xsd:integer"):
+        typed.term("42 } ")
