@@ -165,3 +165,29 @@ def test_openapi_and_health(server):
     assert path["parameters"][0]["name"] == "entity" and path["parameters"][0]["required"] is True
     assert httpx.get(server.url + "/docs").status_code == 200
     assert json.loads(httpx.get(server.url + "/queries").text)[0]["name"]
+
+
+def test_graph_store_protocol(server):
+    url = server.url + "/store"
+    graph = "https://kb.quantum-energy.example/graph/gsp-test"
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    turtle = "@prefix e: <http://e/> . e:a e:p e:b , e:c ."
+    assert httpx.put(url, params={"graph": graph}, content=turtle,
+                     headers={"Content-Type": "text/turtle"}).status_code == 401
+    created = httpx.put(url, params={"graph": graph}, content=turtle, headers={**auth, "Content-Type": "text/turtle"})
+    assert created.status_code == 201
+    got = httpx.get(url, params={"graph": graph}, headers={"Accept": "application/n-triples"})
+    assert got.status_code == 200 and len(got.text.strip().splitlines()) == 2
+    added = httpx.post(url, params={"graph": graph}, content="<http://e/x> <http://e/p> <http://e/y> .",
+                       headers={**auth, "Content-Type": "application/n-triples"})
+    assert added.status_code == 204
+    broken = httpx.put(url, params={"graph": graph}, content="@prefix e: <http://e/> .\ne:a e:p .",
+                       headers={**auth, "Content-Type": "text/turtle"})
+    assert broken.status_code == 400 and "line 2" in broken.json()["message"]
+    got = httpx.get(url, params={"graph": graph}, headers={"Accept": "application/n-triples"})
+    assert len(got.text.strip().splitlines()) == 3
+    assert httpx.put(url, params={"graph": graph}, content="x", headers={**auth, "Content-Type": "image/png"}
+                     ).status_code == 415
+    assert httpx.delete(url, params={"graph": graph}, headers=auth).status_code == 204
+    assert httpx.get(url, params={"graph": graph}).status_code == 404
+    assert httpx.delete(url, params={"graph": graph}, headers=auth).status_code == 404

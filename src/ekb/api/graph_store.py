@@ -1,0 +1,93 @@
+"""The SPARQL 1.1 Graph Store HTTP Protocol at /store (indirect identification: ?graph=IRI or ?default).
+
+https://www.w3.org/TR/sparql11-http-rdf-update/ . Writes need the write token; every write is one atomic
+update, so a failed one leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from ekb.api.protocol import (
+    NotAcceptable, UnsupportedMediaType, kb_of, media_type_of, read_body, require_write_token,
+)
+from ekb.errors import InputError, NotFound
+from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, by_name, negotiate
+from ekb.loader import parse_bytes
+
+router = APIRouter(tags=["graph store"])
+
+
+def target_graph(request: Request) -> str:
+    params = request.query_params
+    if "default" in params and "graph" in params:
+        raise InputError("give either ?graph=IRI or ?default, not both")
+    if "default" in params:
+        raise InputError("the default graph is the read-only union of all graphs here: name a graph with ?graph=IRI")
+    graph = params.get("graph")
+    if not graph:
+        raise InputError("name the graph with ?graph=IRI")
+    try:
+        return ox.NamedNode(graph).value
+    except ValueError as err:
+        raise InputError(f"?graph={graph!r} is not a valid IRI: {err}") from None
+
+
+def _exists(kb, graph: str) -> bool:
+    return kb.store.ask(f"ASK {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
+
+
+@router.get("/store", summary="Get a named graph")
+def get_graph(request: Request) -> Response:
+    kb = kb_of(request)
+    graph = target_graph(request)
+    fmt = negotiate(request.headers.get("accept"), GRAPH_FORMATS)
+    if fmt is None:
+        raise NotAcceptable("a graph is available as " + ", ".join(f.media_type for f in GRAPH_FORMATS))
+    if not _exists(kb, graph):
+        raise NotFound(f"no graph named <{graph}> (GET /sparql?query=SELECT DISTINCT ?g {{GRAPH ?g {{?s ?p ?o}}}} "
+                       "lists the graphs)")
+    return Response(kb.store.export(fmt, graph), media_type=fmt.media_type, headers={"Vary": "Accept"})
+
+
+async def _payload(request: Request) -> bytes:
+    media_type = media_type_of(request)
+    fmt = by_name(media_type, GRAPH_FORMATS) or by_name(media_type, DATASET_FORMATS)
+    if fmt is None:
+        raise UnsupportedMediaType(f"unsupported Content-Type {media_type or '(none)'}: send one of "
+                                   + ", ".join(f.media_type for f in GRAPH_FORMATS))
+    triples = parse_bytes(await read_body(request), fmt.media_type, "request body")
+    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+
+
+@router.put("/store", summary="Replace a named graph", status_code=204)
+async def put_graph(request: Request) -> Response:
+    require_write_token(request)
+    kb, graph = kb_of(request), target_graph(request)
+    existed = await run_in_threadpool(_exists, kb, graph)
+    body = await _payload(request)
+    await run_in_threadpool(kb.store.replace_graphs, {graph: body})
+    return Response(status_code=204 if existed else 201)
+
+
+@router.post("/store", summary="Add triples to a named graph", status_code=204)
+async def post_graph(request: Request) -> Response:
+    require_write_token(request)
+    kb, graph = kb_of(request), target_graph(request)
+    existed = await run_in_threadpool(_exists, kb, graph)
+    body = await _payload(request)
+    if body:
+        await run_in_threadpool(kb.store.update, f"INSERT DATA {{ GRAPH <{graph}> {{\n{body.decode()}\n}} }}")
+    return Response(status_code=204 if existed else 201)
+
+
+@router.delete("/store", summary="Delete a named graph", status_code=204)
+async def delete_graph(request: Request) -> Response:
+    require_write_token(request)
+    kb, graph = kb_of(request), target_graph(request)
+    if not await run_in_threadpool(_exists, kb, graph):
+        raise NotFound(f"no graph named <{graph}>")
+    await run_in_threadpool(kb.store.update, f"DROP GRAPH <{graph}>")
+    return Response(status_code=204)
