@@ -46,7 +46,7 @@ def test_every_module_has_ontology_metadata(loaded_kb):
         FILTER NOT EXISTS { ?o dcterms:title ?t ; dcterms:description ?d ;
                             owl:versionIRI ?v ; dcterms:license ?l } }""")
     assert rows == []
-    assert len(loaded_kb.store.select(P + "SELECT ?o WHERE { ?o a owl:Ontology }")) == 4
+    assert len(loaded_kb.store.select(P + "SELECT ?o WHERE { ?o a owl:Ontology }")) == 5
 
 
 SEED_VALUE_STREAMS = {"Electric Energy Delivery", "Rate Case & Cost Recovery", "Smart Home Solution Delivery",

@@ -7,6 +7,7 @@ class EkbError(Exception):
     """Base of every error ekb reports to a user; the message is complete on its own."""
 
     http_status = 500
+    details: dict | None = None
 
 
 class InputError(EkbError):
@@ -54,3 +55,13 @@ class StoreUnavailable(EkbError):
     """The remote SPARQL server cannot be reached or answers with a server error."""
 
     http_status = 502
+
+
+class GateRefused(EkbError):
+    """A write would add governance violations; `details` carries the report."""
+
+    http_status = 422
+
+    def __init__(self, message: str, details: dict):
+        super().__init__(message)
+        self.details = details

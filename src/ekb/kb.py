@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from functools import cached_property
+
+import pyoxigraph as ox
 
 from ekb import loader
 from ekb.config import Settings
+from ekb.errors import GateRefused
 from ekb.formats import GRAPH_FORMATS, SOLUTION_FORMATS, Format
+from ekb.governance import NOT_VALIDATED, GateResult, Report, check_change, record_run, validate_store
 from ekb.guard import check_remote_access
 from ekb.library import QueryLibrary
+from ekb.reasoning import entailments, reasoner_named
 from ekb.store import Answer, Store, open_store
 
 
@@ -17,6 +24,7 @@ from ekb.store import Answer, Store, open_store
 class KnowledgeBase:
     settings: Settings
     store: Store
+    _write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def open(cls, settings: Settings) -> KnowledgeBase:
@@ -48,9 +56,36 @@ class KnowledgeBase:
         """A curated query of the library, its parameters bound as RDF terms."""
         return self.sparql(self.library.get(name).bind(values, page), solution_format, graph_format)
 
-    def update(self, text: str) -> None:
+    def update(self, text: str) -> GateResult:
+        """A SPARQL Update through the governance gate."""
         check_remote_access(text, self.settings.allowed_service_hosts)
-        self.store.update(text)
+        return self.write(lambda store: store.update(text))
+
+    def write(self, change: Callable[[Store], None]) -> GateResult:
+        """Apply `change` only if it adds no governance violation; then recompute the entailments.
+
+        Writes are serialised, so the gate's verdict is about the store the change is applied to."""
+        with self._write_lock:
+            result = check_change(self.store, change)
+            if not result.accepted:
+                violations = sum(1 for f in result.new_findings if f.severity == "Violation")
+                raise GateRefused(f"the change was refused: it would add {violations} governance violation(s); "
+                                  "nothing was stored", result.as_json())
+            change(self.store)
+            self.refresh_inferences()
+            return result
+
+    def validate(self, record: bool = True) -> Report:
+        report = validate_store(self.store)
+        if record:
+            record_run(self.store, report)
+        return report
+
+    def refresh_inferences(self) -> None:
+        """Recompute the inferred graph from the ontology and data graphs as they are now."""
+        premises = [q.triple for q in self.store.quads() if q.graph_name.value not in NOT_VALIDATED]
+        inferred = entailments(premises, reasoner_named(self.settings.reasoner))
+        self.store.replace_graphs({loader.INFERRED_GRAPH: ox.serialize(inferred, format=ox.RdfFormat.N_TRIPLES)})
 
     def is_empty(self) -> bool:
         return not self.store.graphs()

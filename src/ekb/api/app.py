@@ -22,7 +22,9 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
 
     @app.exception_handler(EkbError)
     async def ekb_error(_: Request, err: EkbError) -> JSONResponse:
-        return JSONResponse({"error": type(err).__name__, "message": str(err)}, status_code=err.http_status)
+        body = {"error": type(err).__name__, "message": str(err), **(err.details or {})}
+        headers = {"WWW-Authenticate": "Bearer"} if err.http_status == 401 else None
+        return JSONResponse(body, status_code=err.http_status, headers=headers)
 
     @app.get("/health", tags=["service"], summary="Is the knowledge base up, and what does it hold?")
     def health() -> dict:

@@ -11,7 +11,13 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from ekb.api.protocol import (
-    NotAcceptable, UnsupportedMediaType, kb_of, media_type_of, read_body, require_write_token,
+    NotAcceptable,
+    UnsupportedMediaType,
+    kb_of,
+    media_type_of,
+    read_body,
+    require_write_token,
+    write_response,
 )
 from ekb.errors import InputError, NotFound
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, by_name, negotiate
@@ -68,8 +74,8 @@ async def put_graph(request: Request) -> Response:
     kb, graph = kb_of(request), target_graph(request)
     existed = await run_in_threadpool(_exists, kb, graph)
     body = await _payload(request)
-    await run_in_threadpool(kb.store.replace_graphs, {graph: body})
-    return Response(status_code=204 if existed else 201)
+    result = await run_in_threadpool(kb.write, lambda store: store.replace_graphs({graph: body}))
+    return write_response(result) if existed else Response(status_code=201)
 
 
 @router.post("/store", summary="Add triples to a named graph", status_code=204)
@@ -78,9 +84,9 @@ async def post_graph(request: Request) -> Response:
     kb, graph = kb_of(request), target_graph(request)
     existed = await run_in_threadpool(_exists, kb, graph)
     body = await _payload(request)
-    if body:
-        await run_in_threadpool(kb.store.update, f"INSERT DATA {{ GRAPH <{graph}> {{\n{body.decode()}\n}} }}")
-    return Response(status_code=204 if existed else 201)
+    update = f"INSERT DATA {{ GRAPH <{graph}> {{\n{body.decode()}\n}} }}"
+    result = await run_in_threadpool(kb.write, lambda store: store.update(update))
+    return write_response(result) if existed else Response(status_code=201)
 
 
 @router.delete("/store", summary="Delete a named graph", status_code=204)
@@ -89,5 +95,5 @@ async def delete_graph(request: Request) -> Response:
     kb, graph = kb_of(request), target_graph(request)
     if not await run_in_threadpool(_exists, kb, graph):
         raise NotFound(f"no graph named <{graph}>")
-    await run_in_threadpool(kb.store.update, f"DROP GRAPH <{graph}>")
-    return Response(status_code=204)
+    result = await run_in_threadpool(kb.write, lambda store: store.update(f"DROP GRAPH <{graph}>"))
+    return write_response(result)

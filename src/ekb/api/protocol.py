@@ -101,3 +101,13 @@ def require_write_token(request: Request) -> None:
         raise Unauthorized("writes are closed on this server: start it with --write-token to allow them")
     if not given.lower().startswith("bearer ") or not hmac.compare_digest(given[7:].strip(), token):
         raise Unauthorized("a write needs the header 'Authorization: Bearer <write token>'")
+
+
+def write_response(result) -> Response:
+    """204 when a write added nothing to report; 200 with the warnings and infos it added otherwise."""
+    if not result.new_findings:
+        return Response(status_code=204)
+    from fastapi.responses import JSONResponse
+
+    body = result.as_json()
+    return JSONResponse({"accepted": True, "newFindings": body["newFindings"]}, status_code=200)

@@ -23,6 +23,7 @@ from ekb.api.protocol import (
     read_body,
     require_write_token,
     result_formats,
+    write_response,
 )
 from ekb.errors import InputError
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, SOLUTION_FORMATS, negotiate
@@ -59,8 +60,8 @@ async def _run_update(request: Request, update: str, fields: list[tuple[str, str
     require_write_token(request)
     if any(k in ("using-graph-uri", "using-named-graph-uri") for k, _ in fields):
         raise InputError("using-graph-uri and using-named-graph-uri are not supported: use USING in the update")
-    await run_in_threadpool(kb_of(request).update, update)
-    return Response(status_code=204)
+    result = await run_in_threadpool(kb_of(request).update, update)
+    return write_response(result)
 
 
 @router.get("/sparql", summary="SPARQL query (GET), or the service description when no query is given")

@@ -1,0 +1,270 @@
+"""Governance: run the shapes over the knowledge base and turn the SHACL report into findings a council
+member reads (what, which rule, how bad, who owns the fix), gate writes on it, and keep its history.
+
+What is validated: the asserted data and the ontology (for SHACL's own rdfs:subClassOf semantics), never the
+inferred graph: OWL RL types whatever a domain or range touches, which would make sh:class checks pass
+vacuously. The shapes take inverse and alternative paths, so they need no inferred inverse links.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import pyoxigraph as ox
+import rdflib
+
+from ekb.config import HISTORY_GRAPH, ID, INFERRED_GRAPH, SHAPES_GRAPH, sparql_prologue
+from ekb.store import EmbeddedStore, Store
+from ekb.terms import triple_to_ox
+from ekb.validation import ShaclEngine, TurboEngine
+
+SH = "http://www.w3.org/ns/shacl#"
+SEVERITIES = ("Violation", "Warning", "Info")
+NOT_VALIDATED = {SHAPES_GRAPH, INFERRED_GRAPH, HISTORY_GRAPH}
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    rule_name: str
+    severity: str
+    focus: str
+    focus_label: str
+    focus_type: str
+    message: str
+    constraint: str
+    prop: str = ""
+    value: str = ""
+    owner: str = ""
+    owner_label: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, str, str, str]:
+        """What makes a finding the same finding before and after a change."""
+        return (self.rule, self.focus, self.prop, self.value, self.constraint)
+
+    @property
+    def sentence(self) -> str:
+        kind = f" ({self.focus_type})" if self.focus_type else ""
+        owner = self.owner_label or "no accountable owner recorded"
+        return (f"{self.severity}: {self.focus_label}{kind} {self.message}. Rule: {self.rule_name}. "
+                f"Owner to fix: {owner}.")
+
+
+@dataclass(frozen=True)
+class Rule:
+    iri: str
+    name: str
+    description: str
+    severity: str
+    sources: tuple[str, ...]
+
+
+@dataclass
+class Report:
+    findings: list[Finding]
+    rules: dict[str, Rule]
+    engine: str
+    started: str
+    seconds: float
+    triples: int
+    report_graph: rdflib.Graph = field(repr=False, default_factory=rdflib.Graph)
+
+    def count(self, severity: str) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {s: self.count(s) for s in SEVERITIES}
+
+    def by_rule(self) -> Counter:
+        return Counter(f.rule for f in self.findings)
+
+    def fails(self, fail_on: str) -> bool:
+        """Whether the report should fail a gate set at `fail_on` (violation, warning or info)."""
+        threshold = {"violation": 1, "warning": 2, "info": 3, "none": 0}[fail_on.lower()]
+        return any(self.count(s) for s in SEVERITIES[:threshold])
+
+    def as_json(self) -> dict:
+        return {
+            "conforms": self.count("Violation") == 0, "engine": self.engine, "started": self.started,
+            "seconds": round(self.seconds, 3), "validatedTriples": self.triples, "counts": self.counts,
+            "rules": [{**asdict(rule), "findings": self.by_rule().get(rule.iri, 0)} for rule in self.rules.values()],
+            "findings": [{**asdict(f), "sentence": f.sentence} for f in self.findings],
+        }
+
+
+def split_store(store: Store) -> tuple[bytes, bytes]:
+    """(data with the ontology, shapes) as N-Triples, read from the store's graphs."""
+    data, shapes = [], []
+    for quad in store.quads():
+        graph = quad.graph_name.value
+        if graph == SHAPES_GRAPH:
+            shapes.append(quad.triple)
+        elif graph not in NOT_VALIDATED:
+            data.append(quad.triple)
+    return (ox.serialize(data, format=ox.RdfFormat.N_TRIPLES), ox.serialize(shapes, format=ox.RdfFormat.N_TRIPLES))
+
+
+RESULTS_QUERY = """PREFIX sh: <http://www.w3.org/ns/shacl#>
+SELECT ?focus ?shape ?severity ?message ?path ?value ?component WHERE {
+  ?r a sh:ValidationResult ; sh:focusNode ?focus ; sh:sourceShape ?shape ; sh:resultSeverity ?severity ;
+     sh:sourceConstraintComponent ?component .
+  OPTIONAL { ?r sh:resultMessage ?message }
+  OPTIONAL { ?r sh:value ?value }
+}"""
+
+RULES_QUERY = """PREFIX sh: <http://www.w3.org/ns/shacl#>
+PREFIX dcterms: <http://purl.org/dc/terms/>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+SELECT ?rule ?name ?description ?severity (GROUP_CONCAT(DISTINCT ?sourceLabel; separator="|") AS ?sources) WHERE {
+  ?rule a sh:NodeShape ; sh:name ?name .
+  OPTIONAL { ?rule sh:description ?description }
+  OPTIONAL { ?rule sh:severity ?severity }
+  OPTIONAL { ?rule dcterms:source ?source . OPTIONAL { ?source rdfs:label ?l } BIND(COALESCE(?l, STR(?source)) AS ?sourceLabel) }
+} GROUP BY ?rule ?name ?description ?severity"""
+
+PROPERTY_QUERY = """PREFIX sh: <http://www.w3.org/ns/shacl#>
+SELECT ?shape ?rule ?name WHERE { ?rule sh:property ?shape . OPTIONAL { ?shape sh:name ?name } }"""
+
+# Who owns the fix: the thing's accountable owner; for a record, the owner of the information entity its
+# class models; for an organisation, a post in it.
+CONTEXT_QUERY = sparql_prologue() + """
+SELECT ?focus ?label ?typeLabel ?owner ?ownerLabel WHERE {
+  VALUES ?focus { %s }
+  OPTIONAL { ?focus rdfs:label ?l }
+  OPTIONAL { ?focus a ?type . ?type rdfs:label ?tl . FILTER(STRSTARTS(STR(?type), "https://kb.quantum-energy.example/def/"))
+             FILTER NOT EXISTS { ?focus a ?sub . ?sub rdfs:subClassOf ?type . FILTER(?sub != ?type) } }
+  OPTIONAL { ?focus ekb:hasAccountableOwner ?direct }
+  OPTIONAL { ?focus a ?cls . ?entity ekb:modelledByClass ?cls ; ekb:hasAccountableOwner ?byEntity }
+  OPTIONAL { ?post org:postIn ?focus ; a ekb:Owner }
+  BIND(COALESCE(?direct, ?byEntity, ?post) AS ?owner)
+  OPTIONAL { ?owner rdfs:label ?ownerLabel }
+  BIND(COALESCE(?l, STR(?focus)) AS ?label)
+  BIND(COALESCE(?tl, "") AS ?typeLabel)
+}"""
+
+
+def _rows(graph: ox.Store, query: str) -> list[dict[str, str]]:
+    solutions = graph.query(query)
+    names = [v.value for v in solutions.variables]
+    return [{n: (row[n].value if row[n] is not None else "") for n in names} for row in solutions]
+
+
+def _as_store(graph: rdflib.Graph) -> ox.Store:
+    store = ox.Store()
+    store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in
+                 (triple_to_ox(*triple) for triple in graph) if t is not None)
+    return store
+
+
+def interpret(report_graph: rdflib.Graph, shapes_nt: bytes, kb_store: Store) -> tuple[list[Finding], dict[str, Rule]]:
+    """Findings with rule names, labels and owners, from the engine's sh:ValidationReport."""
+    shapes = ox.Store()
+    if shapes_nt:
+        shapes.load(shapes_nt, format=ox.RdfFormat.N_TRIPLES)
+    rules = {r["rule"]: Rule(r["rule"], r["name"], r["description"], r["severity"].rsplit("#", 1)[-1],
+                             tuple(s for s in r["sources"].split("|") if s)) for r in _rows(shapes, RULES_QUERY)}
+    parents = {r["shape"]: (r["rule"], r["name"]) for r in _rows(shapes, PROPERTY_QUERY)}
+    results = _rows(_as_store(report_graph), RESULTS_QUERY)
+    focuses = sorted({r["focus"] for r in results if r["focus"].startswith(("http:", "https:", "urn:"))})
+    context: dict[str, dict[str, str]] = {}
+    if focuses:
+        values = " ".join(str(ox.NamedNode(f)) for f in focuses)
+        for row in kb_store.select(CONTEXT_QUERY % values):
+            ctx = {k: v.value for k, v in row.items()}
+            context.setdefault(ctx["focus"], ctx)
+    findings = []
+    for r in results:
+        rule, prop = parents.get(r["shape"], (r["shape"], ""))
+        ctx = context.get(r["focus"], {})
+        rule_info = rules.get(rule)
+        findings.append(Finding(
+            rule=rule, rule_name=rule_info.name if rule_info else rule, severity=r["severity"].rsplit("#", 1)[-1],
+            focus=r["focus"], focus_label=ctx.get("label", r["focus"]), focus_type=ctx.get("typeLabel", ""),
+            message=r["message"] or "breaks the rule", constraint=r["component"].rsplit("#", 1)[-1], prop=prop or "",
+            value=r["value"], owner=ctx.get("owner", ""), owner_label=ctx.get("ownerLabel", "")))
+    order = {s: i for i, s in enumerate(SEVERITIES)}
+    findings.sort(key=lambda f: (order.get(f.severity, 9), f.rule_name, f.focus_label, f.prop, f.value))
+    return findings, rules
+
+
+def validate_store(store: Store, engine: ShaclEngine | None = None, focus_nodes: list[str] | None = None,
+                   context_store: Store | None = None) -> Report:
+    engine = engine or TurboEngine()
+    started = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    clock = time.perf_counter()
+    data_nt, shapes_nt = split_store(store)
+    report_graph = engine.validate(data_nt, shapes_nt, focus_nodes)
+    findings, rules = interpret(report_graph, shapes_nt, context_store or store)
+    return Report(findings, rules, engine.name, started.isoformat().replace("+00:00", "Z"),
+                  time.perf_counter() - clock, data_nt.count(b"\n"), report_graph)
+
+
+def validate_files(data: list[ox.Triple], shapes: list[ox.Triple], engine: ShaclEngine | None = None) -> Report:
+    """Validate any data files against any shapes files (the CLI's `ekb validate FILES --shapes FILES`)."""
+    staging = EmbeddedStore()
+    staging.replace_graphs({ID + "validate/data": ox.serialize(data, format=ox.RdfFormat.N_TRIPLES),
+                            SHAPES_GRAPH: ox.serialize(shapes, format=ox.RdfFormat.N_TRIPLES)})
+    return validate_store(staging, engine)
+
+
+@dataclass
+class GateResult:
+    accepted: bool
+    new_findings: list[Finding]
+    report: Report
+
+    def as_json(self) -> dict:
+        return {"accepted": self.accepted,
+                "newViolations": [{**asdict(f), "sentence": f.sentence} for f in self.new_findings
+                                  if f.severity == "Violation"],
+                "newFindings": [{**asdict(f), "sentence": f.sentence} for f in self.new_findings],
+                "report": self.report.as_json()}
+
+
+def staging_copy(store: Store) -> EmbeddedStore:
+    """An in-memory copy of everything a change could touch or a validation read."""
+    copy = EmbeddedStore()
+    copy.engine.extend(q for q in store.quads() if q.graph_name.value not in (INFERRED_GRAPH, HISTORY_GRAPH))
+    return copy
+
+
+def check_change(store: Store, change: Callable[[Store], None], engine: ShaclEngine | None = None) -> GateResult:
+    """What the store plus `change` would violate, without touching the store. A change is refused when it
+    adds a Violation the store does not have already; warnings and infos are reported, not refused."""
+    before = {f.key for f in validate_store(store, engine).findings}
+    staging = staging_copy(store)
+    change(staging)
+    after = validate_store(staging, engine)
+    new = [f for f in after.findings if f.key not in before]
+    return GateResult(not any(f.severity == "Violation" for f in new), new, after)
+
+
+def record_run(store: Store, report: Report) -> str:
+    """Keep the run in the history graph (PROV-O), so trends can be shown."""
+    run = f"{ID}validation-run/{report.started.replace(':', '').replace('-', '')}-{time.time_ns() % 1_000_000:06d}"
+    triples = (f"<{run}> a <https://kb.quantum-energy.example/def/core/ValidationRun> ; "
+               f"<http://www.w3.org/2000/01/rdf-schema#label> \"Validation run {report.started}\" ; "
+               f"<http://www.w3.org/ns/prov#startedAtTime> \"{report.started}\"^^<http://www.w3.org/2001/XMLSchema#dateTime> ; "
+               f"<https://kb.quantum-energy.example/def/core/violationCount> {report.count('Violation')} ; "
+               f"<https://kb.quantum-energy.example/def/core/warningCount> {report.count('Warning')} ; "
+               f"<https://kb.quantum-energy.example/def/core/infoCount> {report.count('Info')} ; "
+               f"<https://kb.quantum-energy.example/def/core/validatedTriples> {report.triples} ; "
+               f"<https://kb.quantum-energy.example/def/core/validationEngine> \"{report.engine}\" .")
+    store.update(f"INSERT DATA {{ GRAPH <{HISTORY_GRAPH}> {{ {triples} }} }}")
+    return run
+
+
+def history(store: Store) -> list[dict]:
+    rows = store.select(sparql_prologue() + f"""SELECT ?run ?started ?violations ?warnings ?infos ?triples ?engine WHERE {{
+        GRAPH <{HISTORY_GRAPH}> {{ ?run a ekb:ValidationRun ; prov:startedAtTime ?started ; ekb:violationCount ?violations ;
+            ekb:warningCount ?warnings ; ekb:infoCount ?infos ; ekb:validatedTriples ?triples ;
+            ekb:validationEngine ?engine }} }} ORDER BY ?started ?run""")
+    return [{"run": r["run"].value, "started": r["started"].value, "violations": int(r["violations"].value),
+             "warnings": int(r["warnings"].value), "infos": int(r["infos"].value), "triples": int(r["triples"].value),
+             "engine": r["engine"].value} for r in rows]
