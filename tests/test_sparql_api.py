@@ -191,3 +191,48 @@ def test_graph_store_protocol(server):
     assert httpx.delete(url, params={"graph": graph}, headers=auth).status_code == 204
     assert httpx.get(url, params={"graph": graph}).status_code == 404
     assert httpx.delete(url, params={"graph": graph}, headers=auth).status_code == 404
+
+
+def test_a_violating_write_is_refused_and_nothing_changes(server):
+    url = server.url + "/sparql"
+    auth = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/sparql-update"}
+    count = {"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"}
+    before = httpx.get(url, params=count).json()["results"]["bindings"][0]["n"]["value"]
+    update = """PREFIX info: <https://kb.quantum-energy.example/def/info/>
+INSERT DATA { GRAPH <https://kb.quantum-energy.example/graph/data/crm-sync> {
+  <urn:customer:x> a info:Customer ; <http://www.w3.org/2000/01/rdf-schema#label> "Customer X" } }"""
+    refused = httpx.post(url, content=update, headers=auth, timeout=60)
+    assert refused.status_code == 422
+    body = refused.json()
+    assert "nothing was stored" in body["message"]
+    assert [v["focus"] for v in body["newViolations"]] == ["urn:customer:x"]
+    assert body["newViolations"][0]["sentence"].startswith("Violation: Customer X (customer) has no customer account.")
+    assert httpx.get(url, params=count).json()["results"]["bindings"][0]["n"]["value"] == before
+    lonely = ("<urn:customer:y> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
+              "<https://kb.quantum-energy.example/def/info/Customer> .")
+    refused_gsp = httpx.post(server.url + "/store", params={"graph": "https://kb.quantum-energy.example/graph/data/crm"},
+                             content=lonely, headers={"Authorization": f"Bearer {TOKEN}",
+                                                      "Content-Type": "application/n-triples"}, timeout=60)
+    assert refused_gsp.status_code == 422
+    assert httpx.get(url, params=count).json()["results"]["bindings"][0]["n"]["value"] == before
+
+
+def test_an_accepted_write_reports_new_findings_and_updates_the_entailments(server):
+    url = server.url + "/sparql"
+    auth = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/sparql-update"}
+    update = """PREFIX ekb: <https://kb.quantum-energy.example/def/core/>
+INSERT DATA { GRAPH <https://kb.quantum-energy.example/graph/data/crm-sync> {
+  <urn:capability:field-sales> a ekb:L2Capability ; <http://www.w3.org/2000/01/rdf-schema#label> "Field Sales" ;
+    ekb:hasParentCapability <https://kb.quantum-energy.example/id/capability/10-customer-engagement-and-service> ;
+    ekb:hasAccountableOwner <https://kb.quantum-energy.example/id/owner/chief-customer-officer> } }"""
+    response = httpx.post(url, content=update, headers=auth, timeout=60)
+    assert response.status_code == 200
+    assert [(f["severity"], f["focus"]) for f in response.json()["newFindings"]] == [("Info", "urn:capability:field-sales")]
+    within = {"query": "ASK { <urn:capability:field-sales> <https://kb.quantum-energy.example/def/core/isWithinCapability> "
+                       "<https://kb.quantum-energy.example/id/capability/10-customer-engagement-and-service> }"}
+    assert httpx.get(url, params=within).json()["boolean"] is True
+    two_customers = """PREFIX info: <https://kb.quantum-energy.example/def/info/>
+PREFIX id: <https://kb.quantum-energy.example/id/>
+INSERT DATA { GRAPH <https://kb.quantum-energy.example/graph/data/crm-sync> {
+  <https://kb.quantum-energy.example/id/customer/c-1001> info:hasAccount id:customer-account\\/a-5003 } }"""
+    assert httpx.post(url, content=two_customers, headers=auth, timeout=60).status_code == 422

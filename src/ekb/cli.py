@@ -74,6 +74,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     stats = commands.add_parser("stats", help="list the graphs and their triple counts")
     _store_options(stats)
+
+    validate = commands.add_parser("validate", help="governance report: which rules are broken, how badly, who fixes it")
+    _store_options(validate)
+    validate.add_argument("files", nargs="*", type=Path,
+                          help="data files to validate instead of the store (with --shapes, or the project's shapes)")
+    validate.add_argument("--shapes", nargs="+", type=Path, default=None, metavar="FILE",
+                          help="shapes files to validate against (default: the project's shapes/)")
+    validate.add_argument("--format", default="text", choices=["text", "html", "json", "turtle", "csv"],
+                          help="text (default), a self-contained html page, json, turtle (sh:ValidationReport) or csv")
+    validate.add_argument("--group-by", default="rule", choices=["rule", "owner"], help="grouping of the html report")
+    validate.add_argument("--fail-on", default="violation", choices=["violation", "warning", "info", "none"],
+                          help="exit with status 3 when a finding of this severity or worse exists (default: violation)")
+    validate.add_argument("--engine", default="pyshacl-turbo", choices=["pyshacl-turbo", "pyshacl"],
+                          help="SHACL engine (default: pyshacl-turbo; pyshacl is the reference)")
+    validate.add_argument("--output", "-o", type=Path, default=None, help="file to write (default: standard output)")
+    validate.add_argument("--history", action="store_true", help="show the recorded report runs instead of validating")
     return parser
 
 
@@ -225,7 +241,49 @@ def cmd_export(args: argparse.Namespace) -> None:
     kb.close()
 
 
-COMMANDS = {"serve": cmd_serve, "load": cmd_load, "query": cmd_query, "export": cmd_export, "stats": cmd_stats}
+GATE_FAILED = 3
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from ekb.governance import history, record_run, validate_files, validate_store
+    from ekb.loader import parse_file
+    from ekb.report import render
+    from ekb.validation import engine_named
+
+    engine = engine_named(args.engine)
+    if args.history:
+        kb = KnowledgeBase.open(_settings(args))
+        table = Table("run", "started", "violations", "warnings", "infos", "triples", title="governance history")
+        for run in history(kb.store):
+            table.add_row(run["run"].rsplit("/", 1)[-1], run["started"], str(run["violations"]), str(run["warnings"]),
+                          str(run["infos"]), f"{run['triples']:,}")
+        out_console.print(table)
+        return 0
+    if args.files:
+        settings = _settings(args)
+        shapes_files = args.shapes or sorted(settings.shapes_dir.glob("*.ttl"))
+        data = [t for path in args.files for t in parse_file(path, str(path))]
+        shapes = [t for path in shapes_files for t in parse_file(path, str(path))]
+        report = validate_files(data, shapes, engine)
+    else:
+        kb = _open(args)
+        report = validate_store(kb.store, engine)
+        record_run(kb.store, report)
+        kb.close()
+    body = render(report, args.format, args.group_by)
+    if args.output:
+        args.output.write_text(body, encoding="utf-8")
+        err_console.print(f"wrote the {args.format} report to {args.output}")
+    else:
+        sys.stdout.write(body)
+    if report.fails(args.fail_on):
+        err_console.print(f"governance gate failed (--fail-on {args.fail_on}): {report.counts}", markup=False)
+        return GATE_FAILED
+    return 0
+
+
+COMMANDS = {"serve": cmd_serve, "load": cmd_load, "query": cmd_query, "export": cmd_export, "stats": cmd_stats,
+            "validate": cmd_validate}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -235,13 +293,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.extra = extra
     try:
-        COMMANDS[args.command](args)
+        return COMMANDS[args.command](args) or 0
     except EkbError as err:
         err_console.print(f"ekb {args.command}: error: {err}", markup=False)
         return 1
     except KeyboardInterrupt:
         return 130
-    return 0
 
 
 if __name__ == "__main__":

@@ -139,14 +139,15 @@ SELECT ?focus ?label ?typeLabel ?owner ?ownerLabel WHERE {
   OPTIONAL { ?focus rdfs:label ?l }
   OPTIONAL { ?focus a ?type . ?type rdfs:label ?tl . FILTER(STRSTARTS(STR(?type), "https://kb.quantum-energy.example/def/"))
              FILTER NOT EXISTS { ?focus a ?sub . ?sub rdfs:subClassOf ?type . FILTER(?sub != ?type) } }
-  OPTIONAL { ?focus ekb:hasAccountableOwner ?direct }
-  OPTIONAL { ?focus a ?cls . ?entity ekb:modelledByClass ?cls ; ekb:hasAccountableOwner ?byEntity }
-  OPTIONAL { ?post org:postIn ?focus ; a ekb:Owner }
+  OPTIONAL { ?focus ekb:hasAccountableOwner ?direct . ?direct rdfs:label ?directLabel }
+  OPTIONAL { ?focus a ?cls . ?entity ekb:modelledByClass ?cls ; ekb:hasAccountableOwner ?byEntity .
+             ?byEntity rdfs:label ?byEntityLabel }
+  OPTIONAL { ?post org:postIn ?focus ; a ekb:Owner ; rdfs:label ?postLabel }
   BIND(COALESCE(?direct, ?byEntity, ?post) AS ?owner)
-  OPTIONAL { ?owner rdfs:label ?ownerLabel }
+  BIND(COALESCE(?directLabel, ?byEntityLabel, ?postLabel) AS ?ownerLabel)
   BIND(COALESCE(?l, STR(?focus)) AS ?label)
   BIND(COALESCE(?tl, "") AS ?typeLabel)
-}"""
+} ORDER BY ?focus ?ownerLabel"""
 
 
 def _rows(graph: ox.Store, query: str) -> list[dict[str, str]]:
@@ -234,10 +235,12 @@ def staging_copy(store: Store) -> EmbeddedStore:
     return copy
 
 
-def check_change(store: Store, change: Callable[[Store], None], engine: ShaclEngine | None = None) -> GateResult:
+def check_change(store: Store, change: Callable[[Store], None], engine: ShaclEngine | None = None,
+                 baseline: Report | None = None) -> GateResult:
     """What the store plus `change` would violate, without touching the store. A change is refused when it
-    adds a Violation the store does not have already; warnings and infos are reported, not refused."""
-    before = {f.key for f in validate_store(store, engine).findings}
+    adds a Violation the store does not have already; warnings and infos are reported, not refused.
+    `baseline` is the store's current report, when the caller has it."""
+    before = {f.key for f in (baseline or validate_store(store, engine)).findings}
     staging = staging_copy(store)
     change(staging)
     after = validate_store(staging, engine)

@@ -25,6 +25,7 @@ class KnowledgeBase:
     settings: Settings
     store: Store
     _write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _baseline: Report | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, settings: Settings) -> KnowledgeBase:
@@ -37,6 +38,7 @@ class KnowledgeBase:
         return "embedded-disk" if self.settings.store_dir else "embedded-memory"
 
     def load(self, progress: loader.Progress = lambda _: None) -> loader.LoadReport:
+        self._baseline = None
         return loader.load(self.store, self.settings, progress)
 
     @cached_property
@@ -66,17 +68,18 @@ class KnowledgeBase:
 
         Writes are serialised, so the gate's verdict is about the store the change is applied to."""
         with self._write_lock:
-            result = check_change(self.store, change)
+            result = check_change(self.store, change, baseline=self._baseline)
             if not result.accepted:
                 violations = sum(1 for f in result.new_findings if f.severity == "Violation")
                 raise GateRefused(f"the change was refused: it would add {violations} governance violation(s); "
                                   "nothing was stored", result.as_json())
             change(self.store)
+            self._baseline = result.report  # the store now holds exactly what was validated
             self.refresh_inferences()
             return result
 
     def validate(self, record: bool = True) -> Report:
-        report = validate_store(self.store)
+        report = self._baseline = validate_store(self.store)
         if record:
             record_run(self.store, report)
         return report

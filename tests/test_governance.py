@@ -1,0 +1,245 @@
+"""Governance rules: each rule fires on its planted breach, on the right focus node, and nothing else fires.
+
+The conforming fixture is the shipped Quantum Energy model (no violation, no warning). Each breaking fixture is
+a small change to it; the test asserts the exact set of (focus node, rule) the change adds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from ekb.governance import check_change, staging_copy, validate_store
+from ekb.validation import PyshaclEngine, TurboEngine
+from tests.conftest import ROOT
+
+ID = "https://kb.quantum-energy.example/id/"
+P = f"""PREFIX ekb: <https://kb.quantum-energy.example/def/core/>
+PREFIX util: <https://kb.quantum-energy.example/def/utility/>
+PREFIX info: <https://kb.quantum-energy.example/def/info/>
+PREFIX id: <{ID}>
+PREFIX org: <http://www.w3.org/ns/org#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>
+"""
+G = "GRAPH <https://kb.quantum-energy.example/graph/data/fixture>"
+
+
+def iris(text: str) -> str:
+    """`id:kind/slug` as a full IRI: a slash is not allowed in a SPARQL prefixed name."""
+    return re.sub(r"\bid:([\w/-]+(?:\.[\w/-]+)*)", lambda m: f"<{ID}{m.group(1)}>", text)
+
+
+def insert(turtle: str) -> str:
+    return P + f"INSERT DATA {{ {G} {{ {iris(turtle)} }} }}"
+
+
+def delete(pattern: str) -> str:
+    pattern = iris(pattern)
+    return P + f"DELETE {{ GRAPH ?g {{ {pattern} }} }} WHERE {{ GRAPH ?g {{ {pattern} }} }}"
+
+
+def both(*updates: str) -> str:
+    """One update request of several operations, under one prologue."""
+    return P + " ;\n".join(u.removeprefix(P) for u in updates)
+
+
+BREACHES = {
+    "organisation-scope": (delete("id:business-unit/advanced-energy-solutions util:hasRegulatoryScope ?s"),
+                           {("business-unit/advanced-energy-solutions", "OrganisationScopeShape")}),
+    "separate-legal-entity": (
+        both(delete("id:business-unit/advanced-energy-solutions org:unitOf ?e"),
+             insert("id:business-unit/advanced-energy-solutions org:unitOf id:legal-entity/quantum-energy-utility-company .")),
+        {("business-unit/advanced-energy-solutions", "SeparateLegalEntityShape"),
+         ("business-unit/regulated-operations", "SeparateLegalEntityShape")}),
+    "cross-subsidy-non-regulated-on-regulated": (
+        insert("""<urn:sa:bad> a info:ServiceAgreement ; rdfs:label "SA bad" ;
+                    info:isForProduct id:product/smart-home-essentials .
+                  id:customer-account/a-5001 info:managesServiceAgreement <urn:sa:bad> ."""),
+        {("urn:sa:bad", "NoCrossSubsidyShape")}),
+    "cross-subsidy-regulated-on-non-regulated": (
+        insert("""<urn:sa:bad2> a info:ServiceAgreement ; rdfs:label "SA bad 2" ;
+                    info:isForProduct id:product/residential-gas-service .
+                  id:customer-account/a-5002 info:managesServiceAgreement <urn:sa:bad2> ."""),
+        {("urn:sa:bad2", "NoCrossSubsidyShape")}),
+    "shared-service-without-sla": (delete("id:service-level-agreement/it-advanced-energy-solutions ?p ?o"),
+                                   {("shared-service/it", "SharedServiceAgreementShape")}),
+    "allocation-shares": (
+        both(delete("id:cost-allocation/it-advanced-energy-solutions-2026 util:allocationShare ?s"),
+             insert("id:cost-allocation/it-advanced-energy-solutions-2026 util:allocationShare 0.30 .")),
+        {("shared-service/it", "AllocationSharesShape")}),
+    "cost-allocation-method-basis": (delete("id:cost-allocation-method/headcount-allocator ekb:allocationBasis ?b"),
+                                     {("cost-allocation-method/headcount-allocator", "CostAllocationMethodShape")}),
+    "regulated-data-without-agreement": (
+        insert("id:capability/20-2-marketing-campaign-management ekb:usesInformation id:information-entity/outage-event ."),
+        {("capability/20-2-marketing-campaign-management", "RegulatedDataAgreementShape")}),
+    "customer-data-without-consent": (
+        both(delete("id:data-sharing-agreement/customer-insight-for-aes-offers ekb:requiresCustomerConsent ?c"),
+             insert("id:data-sharing-agreement/customer-insight-for-aes-offers ekb:requiresCustomerConsent false .")),
+        {(f"capability/{c}", "CustomerConsentShape") for c in
+         ("20-1-lead-and-opportunity-management", "19-3-market-intelligence", "21-1-smart-home-installation",
+          "21-2-ev-charger-installation")} | {("system/aes-crm", "CustomerConsentShape")}),
+    "consent-record": (delete("id:record/consent-c-1001-aes ekb:consentDate ?d"),
+                       {("record/consent-c-1001-aes", "ConsentRecordShape")}),
+    "interface-oversight": (delete("id:interface/customer-interface ekb:hasOversightCapability ?c"),
+                            {("interface/customer-interface", "InterfaceOversightShape")}),
+    "independent-functioning": (
+        insert("""<urn:person:pat> a <http://xmlns.com/foaf/0.1/Person> ; rdfs:label "Pat Doe" ;
+                  org:holds id:owner/vp-system-operations, id:owner/vp-aes-sales-marketing ."""),
+        {("urn:person:pat", "IndependentFunctioningShape")}),
+    "regulated-product-without-tariff": (delete("id:product/residential-gas-service util:hasApprovedTariff ?t"),
+                                         {("product/residential-gas-service", "RegulatedProductTariffShape")}),
+    "non-regulated-product-with-tariff": (
+        insert("id:product/smart-home-essentials util:hasApprovedTariff id:record/tariff-r-1 ."),
+        {("product/smart-home-essentials", "NonRegulatedProductTariffShape")}),
+    "customer-without-account": (insert('<urn:c:9> a info:Customer ; rdfs:label "Customer 9" .'),
+                                 {("urn:c:9", "CustomerShape")}),
+    "account-with-two-premises": (insert("id:customer-account/a-5001 info:isAtPremise id:premise/p-2002 ."),
+                                  {("customer-account/a-5001", "CustomerAccountShape")}),
+    "account-without-customer": (delete("id:customer/c-1002 info:hasAccount id:customer-account/a-5004"),
+                                 {("customer-account/a-5004", "CustomerAccountShape")}),
+    "agreement-without-product": (delete("id:service-agreement/sa-7002 info:isForProduct ?p"),
+                                  {("service-agreement/sa-7002", "ServiceAgreementShape")}),
+    "premise-without-meter-point": (
+        insert('<urn:p:9> a info:Premise ; rdfs:label "Premise 9" .'), {("urn:p:9", "PremiseShape")}),
+    "meter-point-without-asset": (
+        both(delete("id:meter-point/mp-3003 info:hasMeterAsset ?a"), delete("?a info:isMeterAssetOf id:meter-point/mp-3003")),
+        {("meter-point/mp-3003", "MeterPointShape")}),
+    "reading-type": (both(delete("id:meter-reading/r-1 info:readingType ?t"),
+                          insert('id:meter-reading/r-1 info:readingType "Hourly" .')),
+                     {("meter-reading/r-1", "MeterReadingShape")}),
+    "reading-without-timestamp": (delete("id:meter-reading/r-2 info:readingTimestamp ?t"),
+                                  {("meter-reading/r-2", "MeterReadingShape")}),
+    "outage-ends-before-it-starts": (
+        both(delete("id:record/outage-o-7701 info:endTime ?e"),
+             insert('id:record/outage-o-7701 info:endTime "2026-08-14T15:00:00Z"^^xsd:dateTime .')),
+        {("record/outage-o-7701", "OutageEventShape")}),
+    "transaction-amount-not-decimal": (
+        both(delete("id:record/ft-9001 info:amount ?a"), insert('id:record/ft-9001 info:amount "182.40" .')),
+        {("record/ft-9001", "FinancialTransactionShape")}),
+    "transaction-type": (both(delete("id:record/ft-9002 info:transactionType ?t"),
+                              insert('id:record/ft-9002 info:transactionType "Refund" .')),
+                         {("record/ft-9002", "FinancialTransactionShape")}),
+    "filing-without-compliance-records": (delete("id:record/filing-rf-2026-01 util:includesComplianceRecord ?r"),
+                                          {("record/filing-rf-2026-01", "RegulatoryFilingShape")}),
+    "capability-without-owner": (delete("id:capability/10-2-billing-and-payment-management ekb:hasAccountableOwner ?o"),
+                                 {("capability/10-2-billing-and-payment-management", "CapabilityOwnerShape")}),
+    "system-with-two-owners": (insert("id:system/scada ekb:hasAccountableOwner id:owner/chief-information-officer ."),
+                               {("system/scada", "SystemOwnerShape")}),
+    "value-stream-without-owner": (delete("id:value-stream/talent-management ekb:hasAccountableOwner ?o"),
+                                   {("value-stream/talent-management", "ValueStreamOwnerShape")}),
+    "entity-without-owner": (delete("id:information-entity/work-order ekb:hasAccountableOwner ?o"),
+                             {("information-entity/work-order", "InformationEntityOwnerShape")}),
+    "l2-without-parent": (delete("id:capability/10-2-billing-and-payment-management ekb:hasParentCapability ?p"),
+                          {("capability/10-2-billing-and-payment-management", "L2CapabilityShape")}),
+    "stage-without-enabler": (delete("id:value-stream-stage/talent-management-1 ekb:isEnabledBy ?c"),
+                              {("value-stream-stage/talent-management-1", "ValueStreamStageShape")}),
+    "entity-without-steward": (delete("id:information-entity/grid-state ekb:hasDataSteward ?s"),
+                               {("information-entity/grid-state", "InformationEntityShape")}),
+    "capability-without-system": (delete("?s ekb:supportsCapability id:capability/13-1-real-time-grid-monitoring-and-control"),
+                                  {("capability/13-1-real-time-grid-monitoring-and-control", "CapabilitySupportShape")}),
+}
+
+
+def short(iri: str) -> str:
+    return iri.removeprefix(ID)
+
+
+@pytest.fixture(scope="module")
+def baseline(loaded_kb):
+    return validate_store(loaded_kb.store)
+
+
+def test_shipped_model_conforms(baseline):
+    assert baseline.counts["Violation"] == 0 and baseline.counts["Warning"] == 0
+    assert {f.rule.rsplit("/", 1)[1] for f in baseline.findings} == {"CapabilitySupportShape"}
+
+
+@pytest.mark.parametrize("name", sorted(BREACHES))
+def test_each_breach_fires_its_rule_and_nothing_else(loaded_kb, baseline, name):
+    update, expected = BREACHES[name]
+    result = check_change(loaded_kb.store, lambda store: store.update(update), baseline=baseline)
+    fired = {(short(f.focus), f.rule.rsplit("/", 1)[1]) for f in result.new_findings}
+    assert fired == expected
+    resolved = {f.key for f in baseline.findings} - {f.key for f in result.report.findings}
+    assert not resolved - {f.key for f in baseline.findings if "13-1" in f.focus}
+
+
+def test_independent_functioning_allows_two_regulated_posts(loaded_kb):
+    update = insert("""<urn:person:lee> a <http://xmlns.com/foaf/0.1/Person> ; rdfs:label "Lee Roe" ;
+                       org:holds id:owner/vp-system-operations, id:owner/chief-financial-officer .""")
+    assert check_change(loaded_kb.store, lambda store: store.update(update)).new_findings == []
+
+
+def test_findings_name_the_thing_its_rule_and_its_owner(loaded_kb):
+    update, _ = BREACHES["capability-without-owner"]
+    finding = check_change(loaded_kb.store, lambda store: store.update(update)).new_findings[0]
+    assert finding.sentence == ("Violation: Billing & Payment Management (level-2 capability) needs exactly one "
+                                "accountable owner. Rule: Every capability has exactly one accountable owner. "
+                                "Owner to fix: no accountable owner recorded.")
+    update, _ = BREACHES["account-with-two-premises"]
+    finding = check_change(loaded_kb.store, lambda store: store.update(update)).new_findings[0]
+    assert finding.focus_label == "Account A-5001 (regulated)" and finding.owner_label == "Chief Customer Officer"
+    assert finding.prop == "premise" and finding.severity == "Violation"
+
+
+def test_fast_engine_matches_pyshacl_on_every_breach_at_once(loaded_kb):
+    staging = staging_copy(loaded_kb.store)
+    for update, _ in BREACHES.values():
+        staging.update(update)
+    fast = validate_store(staging, TurboEngine())
+    reference = validate_store(staging, PyshaclEngine())
+    assert sorted(f.key for f in fast.findings) == sorted(f.key for f in reference.findings)
+    assert fast.counts["Violation"] >= len(BREACHES) - 3
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ekb.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_cli_gate_exit_codes_and_formats(tmp_path):
+    ok = cli("validate")
+    assert ok.returncode == 0 and "Verdict: conforms" in ok.stdout
+    assert cli("validate", "--fail-on", "info").returncode == 3
+    as_json = json.loads(cli("validate", "--format", "json").stdout)
+    assert as_json["counts"] == {"Violation": 0, "Warning": 0, "Info": 30}
+    broken = tmp_path / "broken.ttl"
+    broken.write_text("""@prefix info: <https://kb.quantum-energy.example/def/info/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+<urn:c:1> a info:Customer ; rdfs:label "Lonely customer" .
+""")
+    ontology = [str(p) for p in sorted((ROOT / "ontology").glob("*.ttl"))]
+    files = cli("validate", str(broken), *ontology, "--shapes", str(ROOT / "shapes" / "information-model.ttl"),
+                str(ROOT / "shapes" / "prefixes.ttl"))
+    assert files.returncode == 3
+    assert ("Violation: Lonely customer (customer) has no customer account. "
+            "Rule: A customer has one or more accounts.") in files.stdout
+    html = cli("validate", "--format", "html", "--group-by", "owner")
+    assert html.stdout.startswith("<!doctype html>") and "Chief Strategy Officer" in html.stdout
+    csv_out = cli("validate", "--format", "csv").stdout.splitlines()
+    assert csv_out[0].startswith("severity,rule,") and len(csv_out) == 31
+    turtle = cli("validate", "--format", "turtle").stdout
+    assert "sh:ValidationReport" in turtle
+
+
+def test_api_report_dry_run_gate_and_history(api):
+    report = httpx.get(api.url + "/governance/report", headers={"Accept": "application/json"}, timeout=60).json()
+    assert report["counts"]["Violation"] == 0
+    page = httpx.get(api.url + "/governance/report", headers={"Accept": "text/html"}, timeout=60)
+    assert page.headers["content-type"].startswith("text/html") and "Governance report" in page.text
+    proposal = """@prefix info: <https://kb.quantum-energy.example/def/info/> .
+@prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+<urn:c:77> a info:Customer ; rdfs:label "Customer 77" ."""
+    dry = httpx.post(api.url + "/governance/validate", content=proposal, headers={"Content-Type": "text/turtle"},
+                     timeout=60).json()
+    assert dry["accepted"] is False
+    assert [v["focus"] for v in dry["newViolations"]] == ["urn:c:77"]
+    ask = {"query": "ASK { <urn:c:77> ?p ?o }"}
+    assert httpx.get(api.url + "/sparql", params=ask).json()["boolean"] is False
+    history = httpx.get(api.url + "/governance/history").json()
+    assert history and history[-1]["violations"] == 0
