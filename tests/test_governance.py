@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 
 import httpx
 import pytest
@@ -17,6 +15,7 @@ import pytest
 from ekb.governance import check_change, staging_copy, validate_store
 from ekb.validation import PyshaclEngine, TurboEngine
 from tests.conftest import ROOT
+from tests.test_cli import ekb
 
 ID = "https://kb.quantum-energy.example/id/"
 P = f"""PREFIX ekb: <https://kb.quantum-energy.example/def/core/>
@@ -58,12 +57,12 @@ BREACHES = {
         {("business-unit/advanced-energy-solutions", "SeparateLegalEntityShape"),
          ("business-unit/regulated-operations", "SeparateLegalEntityShape")}),
     "cross-subsidy-non-regulated-on-regulated": (
-        insert("""<urn:sa:bad> a info:ServiceAgreement ; rdfs:label "SA bad" ;
+        insert("""<urn:sa:bad> a info:ServiceAgreement ; rdfs:label "SA bad"@en ;
                     info:isForProduct id:product/smart-home-essentials .
                   id:customer-account/a-5001 info:managesServiceAgreement <urn:sa:bad> ."""),
         {("urn:sa:bad", "NoCrossSubsidyShape")}),
     "cross-subsidy-regulated-on-non-regulated": (
-        insert("""<urn:sa:bad2> a info:ServiceAgreement ; rdfs:label "SA bad 2" ;
+        insert("""<urn:sa:bad2> a info:ServiceAgreement ; rdfs:label "SA bad 2"@en ;
                     info:isForProduct id:product/residential-gas-service .
                   id:customer-account/a-5002 info:managesServiceAgreement <urn:sa:bad2> ."""),
         {("urn:sa:bad2", "NoCrossSubsidyShape")}),
@@ -89,7 +88,7 @@ BREACHES = {
     "interface-oversight": (delete("id:interface/customer-interface ekb:hasOversightCapability ?c"),
                             {("interface/customer-interface", "InterfaceOversightShape")}),
     "independent-functioning": (
-        insert("""<urn:person:pat> a <http://xmlns.com/foaf/0.1/Person> ; rdfs:label "Pat Doe" ;
+        insert("""<urn:person:pat> a <http://xmlns.com/foaf/0.1/Person> ; rdfs:label "Pat Doe"@en ;
                   org:holds id:owner/vp-system-operations, id:owner/vp-aes-sales-marketing ."""),
         {("urn:person:pat", "IndependentFunctioningShape")}),
     "regulated-product-without-tariff": (delete("id:product/residential-gas-service util:hasApprovedTariff ?t"),
@@ -97,7 +96,7 @@ BREACHES = {
     "non-regulated-product-with-tariff": (
         insert("id:product/smart-home-essentials util:hasApprovedTariff id:record/tariff-r-1 ."),
         {("product/smart-home-essentials", "NonRegulatedProductTariffShape")}),
-    "customer-without-account": (insert('<urn:c:9> a info:Customer ; rdfs:label "Customer 9" .'),
+    "customer-without-account": (insert('<urn:c:9> a info:Customer ; rdfs:label "Customer 9"@en .'),
                                  {("urn:c:9", "CustomerShape")}),
     "account-with-two-premises": (insert("id:customer-account/a-5001 info:isAtPremise id:premise/p-2002 ."),
                                   {("customer-account/a-5001", "CustomerAccountShape")}),
@@ -106,7 +105,7 @@ BREACHES = {
     "agreement-without-product": (delete("id:service-agreement/sa-7002 info:isForProduct ?p"),
                                   {("service-agreement/sa-7002", "ServiceAgreementShape")}),
     "premise-without-meter-point": (
-        insert('<urn:p:9> a info:Premise ; rdfs:label "Premise 9" .'), {("urn:p:9", "PremiseShape")}),
+        insert('<urn:p:9> a info:Premise ; rdfs:label "Premise 9"@en .'), {("urn:p:9", "PremiseShape")}),
     "meter-point-without-asset": (
         both(delete("id:meter-point/mp-3003 info:hasMeterAsset ?a"), delete("?a info:isMeterAssetOf id:meter-point/mp-3003")),
         {("meter-point/mp-3003", "MeterPointShape")}),
@@ -171,7 +170,7 @@ def test_each_breach_fires_its_rule_and_nothing_else(loaded_kb, baseline, name):
 
 
 def test_independent_functioning_allows_two_regulated_posts(loaded_kb):
-    update = insert("""<urn:person:lee> a <http://xmlns.com/foaf/0.1/Person> ; rdfs:label "Lee Roe" ;
+    update = insert("""<urn:person:lee> a <http://xmlns.com/foaf/0.1/Person> ; rdfs:label "Lee Roe"@en ;
                        org:holds id:owner/vp-system-operations, id:owner/chief-financial-officer .""")
     assert check_change(loaded_kb.store, lambda store: store.update(update)).new_findings == []
 
@@ -198,32 +197,28 @@ def test_fast_engine_matches_pyshacl_on_every_breach_at_once(loaded_kb):
     assert fast.counts["Violation"] >= len(BREACHES) - 3
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ekb.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
-
-
 def test_cli_gate_exit_codes_and_formats(tmp_path):
-    ok = cli("validate")
+    ok = ekb("validate")
     assert ok.returncode == 0 and "Verdict: conforms" in ok.stdout
-    assert cli("validate", "--fail-on", "info").returncode == 3
-    as_json = json.loads(cli("validate", "--format", "json").stdout)
+    assert ekb("validate", "--fail-on", "info").returncode == 3
+    as_json = json.loads(ekb("validate", "--format", "json").stdout)
     assert as_json["counts"] == {"Violation": 0, "Warning": 0, "Info": 30}
     broken = tmp_path / "broken.ttl"
     broken.write_text("""@prefix info: <https://kb.quantum-energy.example/def/info/> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-<urn:c:1> a info:Customer ; rdfs:label "Lonely customer" .
+<urn:c:1> a info:Customer ; rdfs:label "Lonely customer"@en .
 """)
     ontology = [str(p) for p in sorted((ROOT / "ontology").glob("*.ttl"))]
-    files = cli("validate", str(broken), *ontology, "--shapes", str(ROOT / "shapes" / "information-model.ttl"),
+    files = ekb("validate", str(broken), *ontology, "--shapes", str(ROOT / "shapes" / "information-model.ttl"),
                 str(ROOT / "shapes" / "prefixes.ttl"))
     assert files.returncode == 3
     assert ("Violation: Lonely customer (customer) has no customer account. "
             "Rule: A customer has one or more accounts.") in files.stdout
-    html = cli("validate", "--format", "html", "--group-by", "owner")
+    html = ekb("validate", "--format", "html", "--group-by", "owner")
     assert html.stdout.startswith("<!doctype html>") and "Chief Strategy Officer" in html.stdout
-    csv_out = cli("validate", "--format", "csv").stdout.splitlines()
+    csv_out = ekb("validate", "--format", "csv").stdout.splitlines()
     assert csv_out[0].startswith("severity,rule,") and len(csv_out) == 31
-    turtle = cli("validate", "--format", "turtle").stdout
+    turtle = ekb("validate", "--format", "turtle").stdout
     assert "sh:ValidationReport" in turtle
 
 
@@ -234,7 +229,7 @@ def test_api_report_dry_run_gate_and_history(api):
     assert page.headers["content-type"].startswith("text/html") and "Governance report" in page.text
     proposal = """@prefix info: <https://kb.quantum-energy.example/def/info/> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
-<urn:c:77> a info:Customer ; rdfs:label "Customer 77" ."""
+<urn:c:77> a info:Customer ; rdfs:label "Customer 77"@en ."""
     dry = httpx.post(api.url + "/governance/validate", content=proposal, headers={"Content-Type": "text/turtle"},
                      timeout=60).json()
     assert dry["accepted"] is False

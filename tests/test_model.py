@@ -168,3 +168,11 @@ def test_fast_reasoner_agrees_with_owlrl_on_instance_data(settings):
     fast = {t for t in entailments(triples, ReasonableReasoner()) if t.subject.value.startswith(ID)}
     reference = {t for t in entailments(triples, OwlrlReasoner()) if t.subject.value.startswith(ID)}
     assert fast == reference and len(fast) > 1000
+
+
+def test_every_individual_has_one_label_and_at_most_one_definition(loaded_kb):
+    """JSON-LD documents promise a plain string for both keys."""
+    rows = loaded_kb.store.select(P + """SELECT ?x WHERE { ?x ?p ?o . FILTER(STRSTARTS(STR(?x), STR(id:)))
+        OPTIONAL { ?x rdfs:label ?l } OPTIONAL { ?x skos:definition ?d } }
+        GROUP BY ?x HAVING (COUNT(DISTINCT ?l) != 1 || COUNT(DISTINCT ?d) > 1)""")
+    assert [r["x"].value for r in rows] == []

@@ -200,7 +200,7 @@ def test_a_violating_write_is_refused_and_nothing_changes(server):
     before = httpx.get(url, params=count).json()["results"]["bindings"][0]["n"]["value"]
     update = """PREFIX info: <https://kb.quantum-energy.example/def/info/>
 INSERT DATA { GRAPH <https://kb.quantum-energy.example/graph/data/crm-sync> {
-  <urn:customer:x> a info:Customer ; <http://www.w3.org/2000/01/rdf-schema#label> "Customer X" } }"""
+  <urn:customer:x> a info:Customer ; <http://www.w3.org/2000/01/rdf-schema#label> "Customer X"@en } }"""
     refused = httpx.post(url, content=update, headers=auth, timeout=60)
     assert refused.status_code == 422
     body = refused.json()
@@ -222,7 +222,7 @@ def test_an_accepted_write_reports_new_findings_and_updates_the_entailments(serv
     auth = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/sparql-update"}
     update = """PREFIX ekb: <https://kb.quantum-energy.example/def/core/>
 INSERT DATA { GRAPH <https://kb.quantum-energy.example/graph/data/crm-sync> {
-  <urn:capability:field-sales> a ekb:L2Capability ; <http://www.w3.org/2000/01/rdf-schema#label> "Field Sales" ;
+  <urn:capability:field-sales> a ekb:L2Capability ; <http://www.w3.org/2000/01/rdf-schema#label> "Field Sales"@en ;
     ekb:hasParentCapability <https://kb.quantum-energy.example/id/capability/10-customer-engagement-and-service> ;
     ekb:hasAccountableOwner <https://kb.quantum-energy.example/id/owner/chief-customer-officer> } }"""
     response = httpx.post(url, content=update, headers=auth, timeout=60)

@@ -70,7 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", default=None,
                         help="turtle, ntriples, jsonld, rdfxml (one graph) or trig, nquads (default: trig for all, "
                              "turtle for one graph)")
+    export.add_argument("--kind", default=None, help="with --format jsonld: only one kind (capabilities, systems, ...)")
     export.add_argument("--output", "-o", type=Path, default=None, help="file to write (default: standard output)")
+
+    importer = commands.add_parser("import", help="import a JSON-LD document into a named graph, through the governance gate")
+    _store_options(importer)
+    importer.add_argument("file", type=Path, help="the JSON-LD document")
+    importer.add_argument("--graph", default=None, metavar="IRI",
+                          help="the graph to add it to (default: .../graph/data/imported/<file name>)")
 
     stats = commands.add_parser("stats", help="list the graphs and their triple counts")
     _store_options(stats)
@@ -224,15 +231,24 @@ def _show(term) -> str:
 
 
 def cmd_export(args: argparse.Namespace) -> None:
+    import json
+
+    from ekb.linked_data import export_document
+
     table = GRAPH_FORMATS + DATASET_FORMATS
     name = args.format or ("turtle" if args.graph else "trig")
     fmt = by_name(name, table)
     if fmt is None:
         raise InputError(f"unknown export format {name!r}; choose one of {', '.join(f.name for f in table)}")
+    if args.kind and fmt.name != "jsonld":
+        raise InputError("--kind goes with --format jsonld")
     if args.graph is None and not fmt.engine.supports_datasets and fmt.name != "jsonld":
         err_console.print(f"note: {fmt.name} has no graph names; all graphs are merged")
     kb = _open(args)
-    body = kb.store.export(fmt, args.graph)
+    if fmt.name == "jsonld" and args.graph is None:
+        body = json.dumps(export_document(kb.store, args.kind), indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
+    else:
+        body = kb.store.export(fmt, args.graph)
     if args.output:
         args.output.write_bytes(body)
         err_console.print(f"wrote {len(body):,} bytes to {args.output}")
@@ -242,6 +258,33 @@ def cmd_export(args: argparse.Namespace) -> None:
 
 
 GATE_FAILED = 3
+
+
+def cmd_import(args: argparse.Namespace) -> None:
+    import pyoxigraph as ox
+
+    from ekb.config import DATA_GRAPH_PREFIX
+    from ekb.errors import GateRefused
+    from ekb.linked_data import parse_document
+
+    if not args.file.is_file():
+        raise InputError(f"no such file: {args.file}")
+    triples = parse_document(args.file.read_bytes(), str(args.file))
+    graph = ox.NamedNode(args.graph or f"{DATA_GRAPH_PREFIX}imported/{args.file.stem}")
+    body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
+    kb = _open(args)
+    if not (args.store or args.endpoint):
+        err_console.print("note: the store is in memory; use --store DIR or --endpoint URL to keep the import")
+    try:
+        result = kb.write(lambda store: store.update(f"INSERT DATA {{ GRAPH {graph} {{ {body} }} }}"))
+    except GateRefused as refused:
+        for finding in refused.details["newViolations"]:
+            err_console.print("  - " + finding["sentence"], markup=False)
+        raise
+    for finding in result.new_findings:
+        err_console.print("  - " + finding.sentence, markup=False)
+    err_console.print(f"imported {len(triples)} triples into {graph.value}")
+    kb.close()
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -283,7 +326,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"serve": cmd_serve, "load": cmd_load, "query": cmd_query, "export": cmd_export, "stats": cmd_stats,
-            "validate": cmd_validate}
+            "validate": cmd_validate, "import": cmd_import}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ class KnowledgeBase:
     store: Store
     _write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _baseline: Report | None = field(default=None, repr=False)
+    modified: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC).replace(microsecond=0))
 
     @classmethod
     def open(cls, settings: Settings) -> KnowledgeBase:
@@ -39,7 +41,9 @@ class KnowledgeBase:
 
     def load(self, progress: loader.Progress = lambda _: None) -> loader.LoadReport:
         self._baseline = None
-        return loader.load(self.store, self.settings, progress)
+        report = loader.load(self.store, self.settings, progress)
+        self.modified = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        return report
 
     @cached_property
     def library(self) -> QueryLibrary:
@@ -76,6 +80,7 @@ class KnowledgeBase:
             change(self.store)
             self._baseline = result.report  # the store now holds exactly what was validated
             self.refresh_inferences()
+            self.modified = dt.datetime.now(dt.UTC).replace(microsecond=0)
             return result
 
     def validate(self, record: bool = True) -> Report:

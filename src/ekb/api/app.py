@@ -7,7 +7,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from ekb import __version__
-from ekb.api import governance, graph_store, queries, sparql
+from ekb.api import governance, graph_store, linked_data, queries, sparql
 from ekb.errors import EkbError
 from ekb.kb import KnowledgeBase
 
@@ -39,6 +39,7 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
     app.include_router(queries.router)
     app.include_router(graph_store.router)
     app.include_router(governance.router)
+    app.include_router(linked_data.router)
 
     def openapi() -> dict:
         if app.openapi_schema is None:

@@ -1,0 +1,182 @@
+"""JSON-LD for tools: the published context, resource documents, collections, import and framed export.
+
+A resource's description is what the store asserts about it, plus the inverse links OWL RL derived from
+asserted ones (so a capability lists its children and the systems supporting it), plus the label of every
+thing it links to. Documents are that description, framed around the resource (JSON-LD 1.1 framing, pyld)
+and compacted with the one published context, so a program reads stable keys without knowing RDF.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import pyoxigraph as ox
+from pyld import jsonld
+
+from ekb.config import BASE_IRI, EKB, HISTORY_GRAPH, ID, INFERRED_GRAPH, SHAPES_GRAPH, UTIL
+from ekb.errors import InputError, NotFound
+from ekb.store import Store
+
+CONTEXT_VERSION = "v1"
+CONTEXT_FILE = Path(__file__).parent / "contexts" / f"{CONTEXT_VERSION}.jsonld"
+CONTEXT_PATH = f"/context/{CONTEXT_VERSION}.jsonld"
+CANONICAL_CONTEXT = BASE_IRI + CONTEXT_PATH.lstrip("/")
+
+
+@cache
+def context() -> dict:
+    """The published context document ({"@context": {...}})."""
+    return json.loads(CONTEXT_FILE.read_text(encoding="utf-8"))
+
+
+def is_context_url(url: str) -> bool:
+    return url == CANONICAL_CONTEXT or url.endswith(CONTEXT_PATH) or url.endswith("/context.jsonld")
+
+
+def document_loader(url: str, options: dict | None = None) -> dict:
+    """Resolve only the project's own context: fetching arbitrary URLs on behalf of a client is refused."""
+    if is_context_url(url):
+        return {"contextUrl": None, "documentUrl": url, "document": context()}
+    raise jsonld.JsonLdError(f"remote context {url} is not loaded: only the ekb context is available offline",
+                             "jsonld.LoadDocumentError", code="loading remote context failed")
+
+
+OPTIONS = {"documentLoader": document_loader}
+
+DESCRIBE = """PREFIX owl: <http://www.w3.org/2002/07/owl#>
+PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
+PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
+CONSTRUCT {{ ?s ?p ?o . ?o rdfs:label ?label }} WHERE {{
+  VALUES ?s {{ {subjects} }}
+  {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?g NOT IN (<{inferred}>, <{shapes}>, <{history}>)) }}
+  UNION
+  {{ GRAPH <{inferred}> {{ ?s ?p ?o }} ?p owl:inverseOf|^owl:inverseOf ?q .
+     GRAPH ?asserted {{ ?o ?q ?s }} FILTER(?asserted NOT IN (<{inferred}>, <{shapes}>, <{history}>)) }}
+  OPTIONAL {{ ?o rdfs:label ?label . FILTER(isIRI(?o) && ?p != rdf:type) }}
+}}"""
+
+
+def describe(store: Store, subjects: Iterable[str]) -> list[ox.Triple]:
+    """The description of each subject (see the module docstring), as one set of triples."""
+    values = " ".join(str(ox.NamedNode(s)) for s in subjects)
+    if not values:
+        return []
+    query = DESCRIBE.format(subjects=values, inferred=INFERRED_GRAPH, shapes=SHAPES_GRAPH, history=HISTORY_GRAPH)
+    return sorted(set(store.construct(query)), key=str)
+
+
+def to_expanded(triples: list[ox.Triple]) -> list:
+    nquads = ox.serialize(triples, format=ox.RdfFormat.N_QUADS).decode("utf-8")
+    return jsonld.from_rdf(nquads, {"format": "application/n-quads", "useNativeTypes": True})
+
+
+def frame_one(expanded: list, iri: str, context_url: str) -> dict:
+    """The resource framed as the root, with every linked thing embedded as {id, label}."""
+    frame = {"@context": context()["@context"], "@id": iri, "@embed": "@always"}
+    framed = jsonld.frame(expanded, frame, {**OPTIONS, "omitGraph": True})
+    framed.pop("@context", None)
+    return {"@context": context_url, **framed}
+
+
+@dataclass(frozen=True)
+class Document:
+    body: dict
+    etag: str
+    triples: list[ox.Triple]
+
+
+def resource_document(store: Store, iri: str, context_url: str) -> Document:
+    triples = describe(store, [iri])
+    if not any(t.subject.value == iri for t in triples):
+        raise NotFound(f"nothing is known about <{iri}>: it is not a resource of this knowledge base")
+    body = frame_one(to_expanded(triples), iri, context_url)
+    return Document(body, etag_of(triples), triples)
+
+
+def etag_of(triples: list[ox.Triple]) -> str:
+    return '"' + hashlib.sha256(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)).hexdigest()[:32] + '"'
+
+
+def collection_items(store: Store, iris: list[str], context_url: str) -> list[dict]:
+    """Each item as its own resource document would show it (without the repeated @context)."""
+    expanded = to_expanded(describe(store, iris))
+    items = []
+    for iri in iris:
+        doc = frame_one(expanded, iri, context_url)
+        doc.pop("@context")
+        items.append(doc)
+    return items
+
+
+def parse_document(data: bytes, source: str) -> list[ox.Triple]:
+    """A JSON-LD document (any context the loader can resolve) as triples; 400-class errors say why."""
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise InputError(f"{source}: not UTF-8 ({err})") from None
+    except json.JSONDecodeError as err:
+        raise InputError(f"{source}: malformed JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
+    try:
+        nquads = jsonld.to_rdf(document, {**OPTIONS, "format": "application/n-quads", "base": BASE_IRI})
+    except jsonld.JsonLdError as err:
+        raise InputError(f"{source}: not valid JSON-LD: {_jsonld_reason(err)}") from None
+    triples = [q.triple for q in ox.parse(nquads.encode("utf-8"), format=ox.RdfFormat.N_QUADS)]
+    if not triples:
+        raise InputError(f"{source}: the JSON-LD document holds no triples (are its keys in its @context?)")
+    return triples
+
+
+def _jsonld_reason(err: Exception) -> str:
+    parts = [str(getattr(err, "message", "") or err).strip()]
+    cause = getattr(err, "cause", None)
+    if cause is not None:
+        parts.append(_jsonld_reason(cause))
+    details = getattr(err, "details", None)
+    if details:
+        parts.append(json.dumps(details, default=str)[:300])
+    return "; ".join(p for p in parts if p)
+
+
+def export_document(store: Store, kind: str | None = None, context_url: str = CANONICAL_CONTEXT) -> dict:
+    """The whole knowledge base (every individual), or one kind, as one framed JSON-LD document:
+    {"@context": ..., "@graph": [resource documents]}."""
+    if kind is None:
+        where = f'?item ?p ?o . FILTER(isIRI(?item) && STRSTARTS(STR(?item), "{ID}"))'
+    elif kind in COLLECTIONS:
+        where = f"?item a {COLLECTIONS[kind][0]} ."
+    else:
+        raise InputError(f"unknown kind {kind!r}; the kinds are: {', '.join(COLLECTIONS)}")
+    rows = store.select(PREFIXES + f"SELECT DISTINCT ?item WHERE {{ {where} }} ORDER BY ?item")
+    return {"@context": context_url, "@graph": collection_items(store, [r["item"].value for r in rows], context_url)}
+
+
+# The main kinds: kind -> (class, {filter name: (property, kind of value)}), for collections and exports.
+OWNER = ("ekb:hasAccountableOwner", "owner")
+SCOPE = ("util:hasRegulatoryScope", "scope")
+COLLECTIONS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
+    "capabilities": ("ekb:BusinessCapability", {"level": ("ekb:capabilityLevel", "integer"),
+                                                "parent": ("ekb:hasParentCapability", "capability"),
+                                                "scope": SCOPE, "owner": OWNER}),
+    "value-streams": ("ekb:ValueStream", {"scope": SCOPE, "owner": OWNER,
+                                         "category": ("ekb:valueStreamCategory", "value-stream-category")}),
+    "information-entities": ("ekb:InformationEntity", {"domain": ("ekb:belongsToDomain", "information-domain"),
+                                                        "scope": SCOPE, "owner": OWNER,
+                                                        "steward": ("ekb:hasDataSteward", "owner")}),
+    "domains": ("ekb:InformationDomain", {"owner": OWNER}),
+    "systems": ("ekb:System", {"scope": SCOPE, "owner": OWNER}),
+    "business-units": ("ekb:BusinessUnit", {"scope": SCOPE}),
+    "owners": ("ekb:Owner", {"unit": ("org:postIn", "department")}),
+    "governance-bodies": ("ekb:GovernanceBody", {"owner": OWNER}),
+    "data-sharing-agreements": ("ekb:DataSharingAgreement", {"owner": OWNER,
+                                                             "recipient": ("ekb:dsaRecipient", "business-unit")}),
+}
+PREFIXES = f"PREFIX ekb: <{EKB}>\nPREFIX util: <{UTIL}>\nPREFIX org: <http://www.w3.org/ns/org#>\n" \
+           "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\nPREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
+
+
+
