@@ -214,3 +214,11 @@ def test_cli_import_and_framed_export(tmp_path):
     broken.write_text("{not json")
     failed = run("import", str(broken), "--store", store)
     assert failed.returncode == 1 and "malformed JSON" in failed.stderr and "Traceback" not in failed.stderr
+
+
+def test_ontology_documentation_pages(api):
+    index = httpx.get(api.url + "/ontology")
+    assert index.status_code == 200 and 'href="/ontology/core"' in index.text
+    core = httpx.get(api.url + "/ontology/core", timeout=60)
+    assert core.status_code == 200 and "ekb enterprise core ontology" in core.text and "business capability" in core.text
+    assert httpx.get(api.url + "/ontology/nothing").status_code == 404
