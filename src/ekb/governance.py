@@ -19,7 +19,6 @@ import rdflib
 
 from ekb.config import HISTORY_GRAPH, ID, INFERRED_GRAPH, SHAPES_GRAPH, sparql_prologue
 from ekb.store import EmbeddedStore, Store
-from ekb.terms import triple_to_ox
 from ekb.validation import ShaclEngine, TurboEngine
 
 SH = "http://www.w3.org/ns/shacl#"
@@ -99,24 +98,12 @@ class Report:
 
 
 def split_store(store: Store) -> tuple[bytes, bytes]:
-    """(data with the ontology, shapes) as N-Triples, read from the store's graphs."""
-    data, shapes = [], []
-    for quad in store.quads():
-        graph = quad.graph_name.value
-        if graph == SHAPES_GRAPH:
-            shapes.append(quad.triple)
-        elif graph not in NOT_VALIDATED:
-            data.append(quad.triple)
-    return (ox.serialize(data, format=ox.RdfFormat.N_TRIPLES), ox.serialize(shapes, format=ox.RdfFormat.N_TRIPLES))
+    """(data with the ontology, shapes) as N-Triples, read graph by graph from the store."""
+    graphs = store.graphs()
+    data = b"".join(store.graph_ntriples(g) for g in graphs if g not in NOT_VALIDATED)
+    shapes = store.graph_ntriples(SHAPES_GRAPH) if SHAPES_GRAPH in graphs else b""
+    return data, shapes
 
-
-RESULTS_QUERY = """PREFIX sh: <http://www.w3.org/ns/shacl#>
-SELECT ?focus ?shape ?severity ?message ?path ?value ?component WHERE {
-  ?r a sh:ValidationResult ; sh:focusNode ?focus ; sh:sourceShape ?shape ; sh:resultSeverity ?severity ;
-     sh:sourceConstraintComponent ?component .
-  OPTIONAL { ?r sh:resultMessage ?message }
-  OPTIONAL { ?r sh:value ?value }
-}"""
 
 RULES_QUERY = """PREFIX sh: <http://www.w3.org/ns/shacl#>
 PREFIX dcterms: <http://purl.org/dc/terms/>
@@ -156,11 +143,18 @@ def _rows(graph: ox.Store, query: str) -> list[dict[str, str]]:
     return [{n: (row[n].value if row[n] is not None else "") for n in names} for row in solutions]
 
 
-def _as_store(graph: rdflib.Graph) -> ox.Store:
-    store = ox.Store()
-    store.extend(ox.Quad(t.subject, t.predicate, t.object) for t in
-                 (triple_to_ox(*triple) for triple in graph) if t is not None)
-    return store
+def _results(report: rdflib.Graph) -> list[dict[str, str]]:
+    """The sh:ValidationResult nodes of a report, walked directly (the report graph can be large)."""
+    sh = rdflib.Namespace(SH)
+    rows = []
+    for result in report.subjects(rdflib.RDF.type, sh.ValidationResult):
+        def value(p, result=result):
+            found = report.value(result, p)
+            return "" if found is None else str(found)
+        rows.append({"focus": value(sh.focusNode), "shape": value(sh.sourceShape), "severity": value(sh.resultSeverity),
+                     "message": value(sh.resultMessage), "value": value(sh.value),
+                     "component": value(sh.sourceConstraintComponent)})
+    return rows
 
 
 def interpret(report_graph: rdflib.Graph, shapes_nt: bytes, kb_store: Store) -> tuple[list[Finding], dict[str, Rule]]:
@@ -171,7 +165,7 @@ def interpret(report_graph: rdflib.Graph, shapes_nt: bytes, kb_store: Store) -> 
     rules = {r["rule"]: Rule(r["rule"], r["name"], r["description"], r["severity"].rsplit("#", 1)[-1],
                              tuple(s for s in r["sources"].split("|") if s)) for r in _rows(shapes, RULES_QUERY)}
     parents = {r["shape"]: (r["rule"], r["name"]) for r in _rows(shapes, PROPERTY_QUERY)}
-    results = _rows(_as_store(report_graph), RESULTS_QUERY)
+    results = _results(report_graph)
     focuses = sorted({r["focus"] for r in results if r["focus"].startswith(("http:", "https:", "urn:"))})
     context: dict[str, dict[str, str]] = {}
     if focuses:
@@ -231,7 +225,9 @@ class GateResult:
 def staging_copy(store: Store) -> EmbeddedStore:
     """An in-memory copy of everything a change could touch or a validation read."""
     copy = EmbeddedStore()
-    copy.engine.extend(q for q in store.quads() if q.graph_name.value not in (INFERRED_GRAPH, HISTORY_GRAPH))
+    for graph in store.graphs():
+        if graph not in (INFERRED_GRAPH, HISTORY_GRAPH):
+            copy.engine.load(store.graph_ntriples(graph), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph))
     return copy
 
 

@@ -95,6 +95,11 @@ class Store(ABC):
         rows = self.select("SELECT ?s ?p ?o ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
         return [ox.Quad(r["s"], r["p"], r["o"], r["g"]) for r in rows]
 
+    def graph_ntriples(self, graph: str) -> bytes:
+        """One graph as N-Triples, serialised by the engine (no per-triple work in Python)."""
+        g = ox.NamedNode(graph)
+        return self.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {g} {{ ?s ?p ?o }} }}", graph_format=NTRIPLES).body
+
     def export(self, fmt: Format, graph: str | None = None) -> bytes:
         """One graph (any RDF format) or every named graph (a dataset format keeps graph names)."""
         quads = self.quads(graph)

@@ -35,8 +35,10 @@ class TurboEngine:
 
     def validate(self, data_nt, shapes_nt, focus_nodes=None):
         options = {"focus_nodes": [rdflib.URIRef(n) for n in focus_nodes]} if focus_nodes else {}
-        _, report, _ = pyshacl_turbo.validate(data_nt.decode("utf-8"), data_graph_format="nt", shacl_graph=_graph(shapes_nt),
-                                              advanced=True, **options)
+        # Text, not a pyoxigraph Store: pyshacl-turbo 0.6.5 reads a Store natively but then compares plain string
+        # literals wrongly (sh:in ("Approved") fails on "Approved"); the text path agrees with pyshacl.
+        _, report, _ = pyshacl_turbo.validate(data_nt.decode("utf-8"), data_graph_format="nt",
+                                              shacl_graph=_graph(shapes_nt), advanced=True, **options)
         if not isinstance(report, rdflib.Graph):
             raise InputError(f"the shapes cannot be used: {report}")
         return report
