@@ -17,13 +17,19 @@ from dataclasses import asdict, dataclass, field
 import pyoxigraph as ox
 import rdflib
 
-from ekb.config import HISTORY_GRAPH, ID, INFERRED_GRAPH, SHAPES_GRAPH, sparql_prologue
+from ekb.config import GRAPH, HISTORY_GRAPH, ID, INFERRED_GRAPH, SHAPES_GRAPH, sparql_prologue
 from ekb.store import EmbeddedStore, Store
 from ekb.validation import ShaclEngine, TurboEngine
 
 SH = "http://www.w3.org/ns/shacl#"
 SEVERITIES = ("Violation", "Warning", "Info")
 NOT_VALIDATED = {SHAPES_GRAPH, INFERRED_GRAPH, HISTORY_GRAPH}
+STAGING_PREFIX = GRAPH + "staging/"
+
+
+def is_data_graph(graph: str) -> bool:
+    """A graph of asserted facts: not shapes, entailments, history, or a load's staging graph."""
+    return graph not in NOT_VALIDATED and not graph.startswith(STAGING_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -100,7 +106,7 @@ class Report:
 def split_store(store: Store) -> tuple[bytes, bytes]:
     """(data with the ontology, shapes) as N-Triples, read graph by graph from the store."""
     graphs = store.graphs()
-    data = b"".join(store.graph_ntriples(g) for g in graphs if g not in NOT_VALIDATED)
+    data = b"".join(store.graph_ntriples(g) for g in graphs if is_data_graph(g))
     shapes = store.graph_ntriples(SHAPES_GRAPH) if SHAPES_GRAPH in graphs else b""
     return data, shapes
 
@@ -150,6 +156,8 @@ def _results(report: rdflib.Graph) -> list[dict[str, str]]:
     for result in report.subjects(rdflib.RDF.type, sh.ValidationResult):
         def value(p, result=result):
             found = report.value(result, p)
+            if isinstance(found, rdflib.Literal) and found.datatype is not None and found.value is not None:
+                found = rdflib.Literal(found.value, datatype=found.datatype)  # canonical lexical form, as in pyshacl
             return "" if found is None else str(found)
         rows.append({"focus": value(sh.focusNode), "shape": value(sh.sourceShape), "severity": value(sh.resultSeverity),
                      "message": value(sh.resultMessage), "value": value(sh.value),
@@ -157,13 +165,25 @@ def _results(report: rdflib.Graph) -> list[dict[str, str]]:
     return rows
 
 
+def _labels(store: Store, iris: set[str]) -> dict[str, str]:
+    """Labels of things the shapes cite (their sources live in the data, not in the shapes graph)."""
+    if not iris:
+        return {}
+    values = " ".join(str(ox.NamedNode(i)) for i in sorted(iris))
+    rows = store.select(f"SELECT ?x ?l WHERE {{ VALUES ?x {{ {values} }} ?x <http://www.w3.org/2000/01/rdf-schema#label> ?l }}")
+    return {r["x"].value: r["l"].value for r in rows}
+
+
 def interpret(report_graph: rdflib.Graph, shapes_nt: bytes, kb_store: Store) -> tuple[list[Finding], dict[str, Rule]]:
     """Findings with rule names, labels and owners, from the engine's sh:ValidationReport."""
     shapes = ox.Store()
     if shapes_nt:
         shapes.load(shapes_nt, format=ox.RdfFormat.N_TRIPLES)
+    rule_rows = _rows(shapes, RULES_QUERY)
+    source_labels = _labels(kb_store, {s for r in rule_rows for s in r["sources"].split("|") if s.startswith("http")})
     rules = {r["rule"]: Rule(r["rule"], r["name"], r["description"], r["severity"].rsplit("#", 1)[-1],
-                             tuple(s for s in r["sources"].split("|") if s)) for r in _rows(shapes, RULES_QUERY)}
+                             tuple(source_labels.get(s, s) for s in r["sources"].split("|") if s))
+             for r in rule_rows}
     parents = {r["shape"]: (r["rule"], r["name"]) for r in _rows(shapes, PROPERTY_QUERY)}
     results = _results(report_graph)
     focuses = sorted({r["focus"] for r in results if r["focus"].startswith(("http:", "https:", "urn:"))})
@@ -226,7 +246,7 @@ def staging_copy(store: Store) -> EmbeddedStore:
     """An in-memory copy of everything a change could touch or a validation read."""
     copy = EmbeddedStore()
     for graph in store.graphs():
-        if graph not in (INFERRED_GRAPH, HISTORY_GRAPH):
+        if is_data_graph(graph) or graph == SHAPES_GRAPH:
             copy.engine.load(store.graph_ntriples(graph), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(graph))
     return copy
 

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-
-import pyoxigraph as ox
 
 from ekb import loader
 from ekb.config import Settings
 from ekb.errors import GateRefused
 from ekb.formats import GRAPH_FORMATS, SOLUTION_FORMATS, Format
-from ekb.governance import NOT_VALIDATED, GateResult, Report, check_change, record_run, validate_store
+from ekb.governance import GateResult, Report, check_change, is_data_graph, record_run, validate_store
 from ekb.guard import check_remote_access
 from ekb.library import QueryLibrary
-from ekb.reasoning import entailments, reasoner_named
+from ekb.reasoning import reasoner_named
 from ekb.store import Answer, Store, open_store
 
 
@@ -91,9 +90,15 @@ class KnowledgeBase:
 
     def refresh_inferences(self) -> None:
         """Recompute the inferred graph from the ontology and data graphs as they are now."""
-        premises = [q.triple for q in self.store.quads() if q.graph_name.value not in NOT_VALIDATED]
-        inferred = entailments(premises, reasoner_named(self.settings.reasoner))
-        self.store.replace_graphs({loader.INFERRED_GRAPH: ox.serialize(inferred, format=ox.RdfFormat.N_TRIPLES)})
+        run = uuid.uuid4().hex[:12]
+        target = loader.staging_name(run, loader.INFERRED_GRAPH)
+        premises = [g for g in self.store.graphs() if is_data_graph(g)]
+        try:
+            loader.infer_into(self.store, premises, target, reasoner_named(self.settings.reasoner))
+            self.store.swap({loader.INFERRED_GRAPH: target})
+        except BaseException:
+            loader.drop_staging(self.store, run)
+            raise
 
     def is_empty(self) -> bool:
         return not self.store.graphs()

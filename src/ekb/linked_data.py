@@ -20,6 +20,7 @@ from pyld import jsonld
 
 from ekb.config import BASE_IRI, EKB, HISTORY_GRAPH, ID, INFERRED_GRAPH, SHAPES_GRAPH, UTIL
 from ekb.errors import InputError, NotFound
+from ekb.governance import STAGING_PREFIX
 from ekb.store import Store
 
 CONTEXT_VERSION = "v1"
@@ -53,7 +54,7 @@ PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 CONSTRUCT {{ ?s ?p ?o . ?o rdfs:label ?label }} WHERE {{
   VALUES ?s {{ {subjects} }}
-  {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?g NOT IN (<{inferred}>, <{shapes}>, <{history}>)) }}
+  {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?g NOT IN (<{inferred}>, <{shapes}>, <{history}>) && !STRSTARTS(STR(?g), "{staging}")) }}
   UNION
   {{ GRAPH <{inferred}> {{ ?s ?p ?o }} ?p owl:inverseOf|^owl:inverseOf ?q .
      GRAPH ?asserted {{ ?o ?q ?s }} FILTER(?asserted NOT IN (<{inferred}>, <{shapes}>, <{history}>)) }}
@@ -66,7 +67,8 @@ def describe(store: Store, subjects: Iterable[str]) -> list[ox.Triple]:
     values = " ".join(str(ox.NamedNode(s)) for s in subjects)
     if not values:
         return []
-    query = DESCRIBE.format(subjects=values, inferred=INFERRED_GRAPH, shapes=SHAPES_GRAPH, history=HISTORY_GRAPH)
+    query = DESCRIBE.format(subjects=values, inferred=INFERRED_GRAPH, shapes=SHAPES_GRAPH, history=HISTORY_GRAPH,
+                            staging=STAGING_PREFIX)
     return sorted(set(store.construct(query)), key=str)
 
 

@@ -1,14 +1,18 @@
-"""The load pipeline: files -> staging -> reasoning -> one atomic swap into the store.
+"""The load pipeline: files -> staging graphs -> reasoning -> one atomic swap into the live graphs.
 
-Everything is parsed and reasoned over before the store is touched, and the swap is a single SPARQL
-Update, so a malformed file or a failed step leaves the store exactly as it was.
+Every file is parsed into a staging graph of its own run, the entailments are computed from the staged
+ontology and data, and a single SPARQL Update moves everything onto the live graph names. A malformed file
+or a failed step drops the staging graphs and leaves the live graphs exactly as they were; the engine
+parses and serialises, so no step turns every triple into a Python object.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,8 +21,9 @@ import rdflib
 
 from ekb.config import BASE_IRI, DATA_GRAPH_PREFIX, INFERRED_GRAPH, ONTOLOGY_GRAPH, SHAPES_GRAPH, Settings
 from ekb.errors import InputError, RdfSyntaxError
-from ekb.formats import for_file
-from ekb.reasoning import entailments, reasoner_named
+from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, by_name, for_file
+from ekb.governance import STAGING_PREFIX
+from ekb.reasoning import Reasoner, reasoner_named, useful_ntriples
 from ekb.store import Store
 from ekb.terms import triple_to_ox
 
@@ -60,63 +65,93 @@ def discover(settings: Settings) -> list[SourceFile]:
     return sources
 
 
-def parse_file(path: Path, label: str | None = None) -> list[ox.Triple]:
-    """Parse any RDF file: pyoxigraph for the syntaxes it knows (fast, precise positions), rdflib for the rest."""
-    label = label or str(path)
-    fmt = for_file(path.name)
-    if fmt is None and path.suffix.lower() == ".json":
-        fmt = for_file("x.jsonld")
+def read_source(path: Path, label: str) -> tuple[bytes, ox.RdfFormat]:
+    """A file's bytes in a syntax the engine parses: as they are, or converted by rdflib for other syntaxes."""
+    fmt = for_file(path.name) or (for_file("x.jsonld") if path.suffix.lower() == ".json" else None)
     if fmt is not None:
-        try:
-            return [q.triple for q in ox.parse(path=str(path), format=fmt.engine, base_iri=BASE_IRI)]
-        except SyntaxError as err:
-            raise RdfSyntaxError(label, _clean(err.msg), err.lineno, err.offset) from err
-        except (ValueError, OSError) as err:
-            raise RdfSyntaxError(label, str(err)) from err
+        return path.read_bytes(), fmt.engine
     try:
         graph = rdflib.Dataset()
         graph.parse(str(path), format=rdflib.util.guess_format(str(path)), publicID=BASE_IRI)
     except Exception as err:  # rdflib raises many unrelated types for bad input
         raise RdfSyntaxError(label, str(err), getattr(err, "lineno", None)) from err
-    return [t for t in (triple_to_ox(s, p, o) for s, p, o, _ in graph.quads()) if t is not None]
+    triples = [t for t in (triple_to_ox(s, p, o) for s, p, o, _ in graph.quads()) if t is not None]
+    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES), ox.RdfFormat.N_TRIPLES
+
+
+def parse_file(path: Path, label: str | None = None) -> list[ox.Triple]:
+    """Any RDF file as triples (for tools and tests; the pipeline itself never materialises them)."""
+    label = label or str(path)
+    data, fmt = read_source(path, label)
+    try:
+        return [q.triple for q in ox.parse(data, format=fmt, base_iri=BASE_IRI)]
+    except SyntaxError as err:
+        raise RdfSyntaxError(label, _clean(err.msg), err.lineno, err.offset) from None
+    except (ValueError, OSError) as err:
+        raise RdfSyntaxError(label, str(err)) from None
 
 
 def parse_bytes(data: bytes, media_type: str, source: str) -> list[ox.Triple]:
     """Parse an uploaded document of a known media type."""
-    from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, by_name
-
     fmt = by_name(media_type, GRAPH_FORMATS) or by_name(media_type, DATASET_FORMATS)
     if fmt is None:
         raise InputError(f"unsupported RDF media type: {media_type}")
     try:
         return [q.triple for q in ox.parse(data, format=fmt.engine, base_iri=BASE_IRI)]
     except SyntaxError as err:
-        raise RdfSyntaxError(source, _clean(err.msg), err.lineno, err.offset) from err
+        raise RdfSyntaxError(source, _clean(err.msg), err.lineno, err.offset) from None
 
 
 def _clean(message: str) -> str:
     return re.sub(r"^Parser error at line \d+ column \d+: ", "", message)
 
 
+def infer_into(store: Store, premises: Iterable[str], target: str, reasoner: Reasoner) -> None:
+    """Materialise OWL 2 RL over the `premises` graphs into the (empty) graph `target`, keeping only what
+    is useful and not already asserted; the engine does the set difference."""
+    premises = list(premises)
+    closure = reasoner.closure(b"".join(store.graph_ntriples(g) for g in premises))
+    store.load_graph(target, "".join(useful_ntriples(closure)).encode("utf-8"), ox.RdfFormat.N_TRIPLES, "entailments")
+    asserted = ", ".join(str(ox.NamedNode(g)) for g in premises)
+    store.update(f"""DELETE {{ GRAPH <{target}> {{ ?s ?p ?o }} }}
+                     WHERE {{ GRAPH <{target}> {{ ?s ?p ?o }} GRAPH ?g {{ ?s ?p ?o }} FILTER(?g IN ({asserted})) }}""")
+
+
+def staging_name(run: str, graph: str) -> str:
+    return f"{STAGING_PREFIX}{run}/{hashlib.sha1(graph.encode()).hexdigest()[:16]}"
+
+
+def drop_staging(store: Store, run: str | None = None) -> None:
+    prefix = STAGING_PREFIX + (f"{run}/" if run else "")
+    leftovers = [g for g in store.graphs() if g.startswith(prefix)]
+    if leftovers:
+        store.update(" ;\n".join(f"DROP SILENT GRAPH {ox.NamedNode(g)}" for g in leftovers))
+
+
 def load(store: Store, settings: Settings, progress: Progress = lambda _: None) -> LoadReport:
     """Load ontology/, shapes/ and data/ and their entailments; replace what a previous load wrote."""
     started = time.perf_counter()
     sources = discover(settings)
-    staged: dict[str, list[ox.Triple]] = {}
-    for number, source in enumerate(sources, 1):
-        progress(f"[{number}/{len(sources)}] parsing {source.path.relative_to(settings.root)}")
-        staged.setdefault(source.graph, []).extend(parse_file(source.path, str(source.path.relative_to(settings.root))))
-    staged.setdefault(ONTOLOGY_GRAPH, [])
-    staged.setdefault(SHAPES_GRAPH, [])
-
     reasoner = reasoner_named(settings.reasoner)
-    progress(f"reasoning (OWL 2 RL, {reasoner.name}) over the ontology and data")
-    premises = [t for g, triples in staged.items() if g != SHAPES_GRAPH for t in triples]
-    staged[INFERRED_GRAPH] = entailments(premises, reasoner)
-
-    stale = [g for g in store.graphs() if g.startswith(DATA_GRAPH_PREFIX) and g not in staged]
-    progress(f"writing {len(staged)} graphs in one transaction")
-    store.replace_graphs({g: ox.serialize(list(dict.fromkeys(ts)), format=ox.RdfFormat.N_TRIPLES)
-                          for g, ts in staged.items()}, drop=stale)
+    drop_staging(store)  # what a crashed load may have left behind
+    run = uuid.uuid4().hex[:12]
+    staged = {g: staging_name(run, g) for g in (ONTOLOGY_GRAPH, SHAPES_GRAPH)}
+    try:
+        for number, source in enumerate(sources, 1):
+            label = str(source.path.relative_to(settings.root))
+            progress(f"[{number}/{len(sources)}] parsing {label}")
+            staged.setdefault(source.graph, staging_name(run, source.graph))
+            data, fmt = read_source(source.path, label)
+            store.load_graph(staged[source.graph], data, fmt, label)
+        progress(f"reasoning (OWL 2 RL, {reasoner.name}) over the ontology and data")
+        staged[INFERRED_GRAPH] = staging_name(run, INFERRED_GRAPH)
+        premises = [staged[g] for g in staged if g not in (SHAPES_GRAPH, INFERRED_GRAPH)]
+        infer_into(store, premises, staged[INFERRED_GRAPH], reasoner)
+        stale = [g for g in store.graphs() if g.startswith(DATA_GRAPH_PREFIX) and g not in staged]
+        progress(f"swapping {len(staged)} graphs in one transaction")
+        store.swap(staged, drop=stale)
+    except BaseException:
+        drop_staging(store, run)
+        raise
     return LoadReport(graphs=store.counts(), dropped=stale, seconds=time.perf_counter() - started,
                       reasoner=reasoner.name)

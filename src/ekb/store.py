@@ -8,6 +8,7 @@ the same. Query answers come back already serialised by the engine, never row by
 
 from __future__ import annotations
 
+import re
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
@@ -17,7 +18,8 @@ from pathlib import Path
 import httpx
 import pyoxigraph as ox
 
-from ekb.errors import QuerySyntaxError, QueryTimeout, StoreUnavailable
+from ekb.config import BASE_IRI
+from ekb.errors import QuerySyntaxError, QueryTimeout, RdfSyntaxError, StoreUnavailable
 from ekb.formats import GRAPH_FORMATS, SOLUTION_FORMATS, Format
 
 JSON_RESULTS = SOLUTION_FORMATS[0]
@@ -111,6 +113,34 @@ class Store(ABC):
         """Replace several graphs (N-Triples content) and drop others, in one atomic update."""
         self.update(replace_graphs_update(graphs, drop))
 
+    def load_graph(self, graph: str, data: bytes, fmt: ox.RdfFormat = ox.RdfFormat.N_TRIPLES, source: str = "data") -> None:
+        """Add an RDF document to a graph (a staging graph: several requests may be needed on a remote server)."""
+        try:
+            triples = [q.triple for q in ox.parse(data, format=fmt, base_iri=BASE_IRI)]
+        except SyntaxError as err:
+            raise RdfSyntaxError(source, _clean_parser_message(err.msg), err.lineno, err.offset) from None
+        target = ox.NamedNode(graph)
+        for start in range(0, len(triples), CHUNK):
+            body = ox.serialize(triples[start:start + CHUNK], format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
+            self.update(f"INSERT DATA {{ GRAPH {target} {{\n{body}\n}} }}")
+
+    def swap(self, staged: Mapping[str, str], drop: Iterable[str] = ()) -> None:
+        """Move staging graphs onto their live names and drop others, in one atomic update."""
+        parts = []
+        for live, staging in staged.items():
+            parts += [f"DROP SILENT GRAPH {ox.NamedNode(live)}",
+                      f"MOVE SILENT GRAPH {ox.NamedNode(staging)} TO {ox.NamedNode(live)}"]
+        parts += [f"DROP SILENT GRAPH {ox.NamedNode(g)}" for g in drop]
+        if parts:
+            self.update(" ;\n".join(parts))
+
+
+CHUNK = 50_000
+
+
+def _clean_parser_message(message: str) -> str:
+    return re.sub(r"^Parser error at line \d+ column \d+: ", "", message)
+
 
 def replace_graphs_update(graphs: Mapping[str, bytes], drop: Iterable[str] = ()) -> str:
     """The single SPARQL Update that swaps graphs in, so a reader never sees half a load."""
@@ -157,6 +187,12 @@ class EmbeddedStore(Store):
             return Answer(kind, fmt.media_type, _serialize_with_deadline(result, fmt, timeout_s))
         finally:
             del result
+
+    def load_graph(self, graph, data, fmt=ox.RdfFormat.N_TRIPLES, source="data") -> None:
+        try:  # transactional: all of the document or none of it
+            self._store.load(data, format=fmt, to_graph=ox.NamedNode(graph), base_iri=BASE_IRI)
+        except SyntaxError as err:
+            raise RdfSyntaxError(source, _clean_parser_message(err.msg), err.lineno, err.offset) from None
 
     def update(self, sparql: str) -> None:
         if not sparql.strip():

@@ -107,6 +107,9 @@ async def get_term(path: str, request: Request) -> Response:
 def _value_html(value) -> str:
     if isinstance(value, dict):
         target = value.get("id", "")
+        prefix, _, rest = target.partition(":")
+        if prefix in context()["@context"] and not rest.startswith("//"):
+            target = context()["@context"][prefix] + rest  # a compact IRI such as util:Shared
         label = value.get("label") or target
         if isinstance(label, list):
             label = ", ".join(map(str, label))
