@@ -24,7 +24,7 @@ from ekb.errors import InputError, RdfSyntaxError
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, by_name, for_file
 from ekb.governance import STAGING_PREFIX
 from ekb.reasoning import Reasoner, reasoner_named, useful_ntriples
-from ekb.store import Store
+from ekb.store import NTRIPLES, Store
 from ekb.terms import triple_to_ox
 
 RDF_SUFFIXES = {".ttl", ".nt", ".n3", ".rdf", ".owl", ".xml", ".jsonld", ".json", ".trig", ".nq", ".trix", ".hext"}
@@ -106,11 +106,25 @@ def _clean(message: str) -> str:
     return re.sub(r"^Parser error at line \d+ column \d+: ", "", message)
 
 
+PREMISES = """CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {graph} {{ ?s ?p ?o }}
+  FILTER(!isLiteral(?o) || STRSTARTS(STR(?s), "http://www.w3.org/") || STRSTARTS(STR(?s), "{ontology}")) }}"""
+
+
+def premise_ntriples(store: Store, graph: str) -> bytes:
+    """What the reasoner needs from a graph: every link between resources, and the ontology's axioms.
+
+    Literal-valued facts about individuals (readings, amounts, labels: most of a large graph) are left out:
+    under the ontology they only re-derive types the shapes already require to be asserted, so reasoning
+    over them costs time and adds nothing a user queries."""
+    query = PREMISES.format(graph=ox.NamedNode(graph), ontology=BASE_IRI + "def/")
+    return store.query(query, graph_format=NTRIPLES).body
+
+
 def infer_into(store: Store, premises: Iterable[str], target: str, reasoner: Reasoner) -> None:
     """Materialise OWL 2 RL over the `premises` graphs into the (empty) graph `target`, keeping only what
     is useful and not already asserted; the engine does the set difference."""
     premises = list(premises)
-    closure = reasoner.closure(b"".join(store.graph_ntriples(g) for g in premises))
+    closure = reasoner.closure(b"".join(premise_ntriples(store, g) for g in premises))
     store.load_graph(target, "".join(useful_ntriples(closure)).encode("utf-8"), ox.RdfFormat.N_TRIPLES, "entailments")
     asserted = ", ".join(str(ox.NamedNode(g)) for g in premises)
     store.update(f"""DELETE {{ GRAPH <{target}> {{ ?s ?p ?o }} }}

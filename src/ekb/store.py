@@ -188,6 +188,11 @@ class EmbeddedStore(Store):
         finally:
             del result
 
+    def graphs(self) -> list[str]:
+        """Named graphs that hold triples, without scanning the data (start-up on a large store)."""
+        names = sorted(g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
+        return [g for g in names if next(self._store.quads_for_pattern(None, None, None, ox.NamedNode(g)), None)]
+
     def load_graph(self, graph, data, fmt=ox.RdfFormat.N_TRIPLES, source="data") -> None:
         try:  # transactional: all of the document or none of it
             self._store.load(data, format=fmt, to_graph=ox.NamedNode(graph), base_iri=BASE_IRI)
