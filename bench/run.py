@@ -1,0 +1,417 @@
+"""Benchmarks: ekb measured side by side with what a user would pick instead, in one run.
+
+    make bench                      # scales 1e4 and 1e5 (a few minutes)
+    make bench SCALES=1e4,1e5,1e6   # add 10^6 triples (tens of minutes: the Python baselines are slow)
+
+Every figure is a median of several runs; every ratio compares two figures measured in this run on this
+machine. The table is printed and written as JSON to bench/results/latest.json. Targets come from issue 7;
+a missed target is printed as MISSED, never hidden. Baselines that would run past their time budget at a
+scale are skipped there and the table says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+DATA = ROOT / "bench" / "data"
+RESULTS = ROOT / "bench" / "results"
+
+
+@dataclass
+class Row:
+    section: str
+    scale: int
+    metric: str
+    ekb: float
+    baseline_name: str = ""
+    baseline: float | None = None
+    unit: str = "s"
+    target: str = ""
+    verdict: str = ""
+
+    @property
+    def ratio(self) -> float | None:
+        if self.baseline is None or not self.ekb:
+            return None
+        return self.baseline / self.ekb if self.unit in ("s", "ms") else self.ekb / self.baseline
+
+
+ROWS: list[Row] = []
+
+
+def record(row: Row) -> None:
+    ROWS.append(row)
+    ratio = f"{row.ratio:6.1f}x" if row.ratio is not None else "      "
+    base = f"{row.baseline:10.3f}" if row.baseline is not None else "         -"
+    print(f"{row.section:9} {row.scale:>9,} {row.metric:46.46} {row.ekb:10.3f} {row.unit:4} "
+          f"{row.baseline_name:18.18} {base} {ratio} {row.target:22.22} {row.verdict}", flush=True)
+
+
+def median_time(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(url: str, params: dict | None = None, timeout: float = 600) -> float:
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        try:
+            if httpx.get(url, params=params, timeout=5).status_code == 200:
+                return time.perf_counter() - started
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"{url} did not answer within {timeout} s")
+
+
+class Process:
+    """A server started for the benchmark on 127.0.0.1 and stopped by its process id."""
+
+    def __init__(self, args: list[str], **kwargs):
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs)
+
+    def stop(self) -> None:
+        os.kill(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.kill(self.process.pid, signal.SIGKILL)
+
+
+def dataset(scale: int) -> tuple[Path, dict]:
+    from bench.generate import write
+
+    path = DATA / f"qe-{scale}.nt"
+    manifest_path = path.with_suffix(".json")
+    if not path.exists() or not manifest_path.exists():
+        write(scale, path)
+    return path, json.loads(manifest_path.read_text())
+
+
+def project_with(data_file: Path, workdir: Path) -> Path:
+    """A copy of the project whose data/ also holds the generated file."""
+    root = workdir / "project"
+    if root.exists():
+        shutil.rmtree(root)
+    for folder in ("ontology", "shapes", "data", "queries"):
+        shutil.copytree(ROOT / folder, root / folder)
+    os.link(data_file, root / "data" / "generated.nt") if data_file.stat().st_dev == root.stat().st_dev \
+        else shutil.copy(data_file, root / "data" / "generated.nt")
+    return root
+
+
+# ---------------------------------------------------------------------------------------------- load
+def bench_load(scale: int, path: Path, repeat: int, workdir: Path, rdflib_max: int) -> None:
+    import pyoxigraph as ox
+    import rdflib
+
+    from ekb.store import EmbeddedStore
+
+    data = path.read_bytes()
+    graph = "https://kb.quantum-energy.example/graph/data/generated"
+    memory = median_time(lambda: EmbeddedStore().load_graph(graph, data, ox.RdfFormat.N_TRIPLES), repeat)
+
+    def to_disk():
+        target = Path(tempfile.mkdtemp(dir=workdir))
+        store = EmbeddedStore(target)
+        store.load_graph(graph, data, ox.RdfFormat.N_TRIPLES)
+        store.close()
+        shutil.rmtree(target)
+
+    disk = median_time(to_disk, repeat)
+
+    def oxigraph_cli():
+        target = Path(tempfile.mkdtemp(dir=workdir))
+        subprocess.run([str(BIN / "oxigraph"), "load", "--location", str(target), "--file", str(path)],
+                       check=True, capture_output=True)
+        shutil.rmtree(target)
+
+    cli = median_time(oxigraph_cli, repeat)
+    record(Row("load", scale, "embedded store, memory (parse + commit)", memory, "oxigraph load (CLI)", cli,
+               target="<= 1.5x oxigraph load", verdict=verdict(memory <= 1.5 * cli)))
+    record(Row("load", scale, "embedded store, disk (parse + commit)", disk, "oxigraph load (CLI)", cli,
+               target="<= 1.5x oxigraph load", verdict=verdict(disk <= 1.5 * cli)))
+    if scale <= rdflib_max:
+        parse = median_time(lambda: rdflib.Graph().parse(str(path), format="nt"), 1 if scale >= 10**6 else repeat)
+        record(Row("load", scale, "embedded store, memory (parse + commit)", memory, "rdflib Graph.parse", parse,
+                   target=">= 10x rdflib", verdict=verdict(parse >= 10 * memory)))
+    else:
+        record(Row("load", scale, "rdflib Graph.parse skipped (over budget)", memory, "rdflib Graph.parse", None,
+                   verdict="skipped"))
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
+# ----------------------------------------------------------------------------------------- pipeline
+def bench_pipeline(scale: int, root: Path, repeat: int) -> tuple[float, int]:
+    from ekb.config import Settings
+    from ekb.kb import KnowledgeBase
+
+    reports = []
+
+    def run():
+        kb = KnowledgeBase.open(Settings(root=root))
+        reports.append(kb.load())
+
+    seconds = median_time(run, max(1, repeat - 1))
+    triples = sum(reports[-1].graphs.values())
+    record(Row("pipeline", scale, f"ekb load: parse, OWL RL, swap ({triples:,} quads)", seconds))
+    return seconds, triples
+
+
+# ---------------------------------------------------------------------------------------- reasoning
+def bench_reasoning(scale: int, root: Path, owlrl_max: int) -> None:
+    from ekb.config import INFERRED_GRAPH, SHAPES_GRAPH, Settings
+    from ekb.kb import KnowledgeBase
+    from ekb.loader import premise_ntriples
+    from ekb.reasoning import OwlrlReasoner, ReasonableReasoner, useful_ntriples
+
+    kb = KnowledgeBase.open(Settings(root=root))
+    kb.load()
+    premises = b"".join(premise_ntriples(kb.store, g) for g in kb.store.graphs() if g not in (SHAPES_GRAPH, INFERRED_GRAPH))
+    asserted = set(premises.decode().splitlines())
+
+    def run(engine):
+        started = time.perf_counter()
+        lines = {line.rstrip("\n") for line in useful_ntriples(engine.closure(premises))}
+        return time.perf_counter() - started, lines
+
+    fast, fast_lines = run(ReasonableReasoner())
+    if scale > owlrl_max:
+        record(Row("owl-rl", scale, "materialisation, reasonable", fast, "owlrl", None, verdict="owlrl skipped (over budget)"))
+        return
+    slow, slow_lines = run(OwlrlReasoner())
+    instance = "<https://kb.quantum-energy.example/id/"
+    same = ({x for x in fast_lines - asserted if x.startswith(instance)}
+            == {x for x in slow_lines - asserted if x.startswith(instance)})
+    record(Row("owl-rl", scale, "materialisation (instance entailments equal: " + ("yes" if same else "NO") + ")",
+               fast, "owlrl", slow, target=">= 20x owlrl, same result", verdict=verdict(same and slow >= 20 * fast)))
+
+
+# ------------------------------------------------------------------------------------------- SHACL
+def bench_shacl(scale: int, root: Path, manifest: dict, pyshacl_max: int) -> None:
+    from collections import Counter
+
+    from ekb.config import Settings
+    from ekb.governance import validate_store
+    from ekb.kb import KnowledgeBase
+    from ekb.validation import PyshaclEngine, TurboEngine
+
+    kb = KnowledgeBase.open(Settings(root=root))
+    kb.load()
+    started = time.perf_counter()
+    report = validate_store(kb.store, TurboEngine())
+    fast = time.perf_counter() - started
+    planted = Counter({f"{k}": v for k, v in manifest["planted"].items()})
+    found = Counter(f.rule.rsplit("/", 1)[1] for f in report.findings if f.severity == "Violation")
+    exact = found == planted
+    metric = f"full report ({report.count('Violation')} violations, planted found exactly: {'yes' if exact else 'NO'})"
+    if scale > pyshacl_max:
+        record(Row("shacl", scale, metric, fast, "pyshacl", None, verdict="pyshacl skipped (over budget)"))
+        return
+    started = time.perf_counter()
+    reference = validate_store(kb.store, PyshaclEngine())
+    slow = time.perf_counter() - started
+    same = sorted(f.key for f in report.findings) == sorted(f.key for f in reference.findings)
+    record(Row("shacl", scale, metric + f", same as pyshacl: {'yes' if same else 'NO'}", fast, "pyshacl", slow,
+               target=">= 20x pyshacl, same", verdict=verdict(same and exact and slow >= 20 * fast)))
+
+
+# -------------------------------------------------------------------------------------------- gate
+def bench_gate(scale: int, root: Path, repeat: int) -> None:
+    from ekb.config import Settings
+    from ekb.kb import KnowledgeBase
+
+    kb = KnowledgeBase.open(Settings(root=root))
+    kb.load()
+    kb.validate(record=False)  # the baseline a running server keeps
+    counter = iter(range(10**6))
+
+    def one_write():
+        n = next(counter)
+        kb.update(f"""PREFIX id: <https://kb.quantum-energy.example/id/>
+            PREFIX ekb: <https://kb.quantum-energy.example/def/core/>
+            INSERT DATA {{ GRAPH <https://kb.quantum-energy.example/graph/data/bench> {{
+            <https://kb.quantum-energy.example/id/system/bench-{n}> a ekb:System ;
+              <http://www.w3.org/2000/01/rdf-schema#label> "Bench system {n}"@en ;
+              ekb:hasAccountableOwner id:owner\\/chief-information-officer }} }}""")
+
+    gated = median_time(one_write, repeat)
+    record(Row("gate", scale, "one-entity write through the gate (+ re-reasoning)", gated * 1000, unit="ms",
+               target="gate adds < 50 ms", verdict=verdict(gated < 0.05)))
+
+
+# ----------------------------------------------------------------------------------------- SPARQL
+def bench_sparql(scale: int, root: Path, workdir: Path, rdflib_max: int, requests: int) -> None:
+    from ekb.config import Settings
+    from ekb.library import QueryLibrary
+
+    store_dir = workdir / f"ekb-store-{scale}"
+    if store_dir.exists():
+        shutil.rmtree(store_dir)
+    subprocess.run([str(BIN / "ekb"), "load", "--root", str(root), "--store", str(store_dir)], check=True,
+                   capture_output=True)
+    dump = workdir / f"dump-{scale}.nq"
+    subprocess.run([str(BIN / "ekb"), "export", "--root", str(root), "--store", str(store_dir), "--format", "nquads",
+                    "--output", str(dump)], check=True, capture_output=True)
+    oxi_dir = workdir / f"oxigraph-{scale}"
+    if oxi_dir.exists():
+        shutil.rmtree(oxi_dir)
+    subprocess.run([str(BIN / "oxigraph"), "load", "--location", str(oxi_dir), "--file", str(dump)], check=True,
+                   capture_output=True)
+
+    ekb_port, oxi_port = free_port(), free_port()
+    ekb = Process([str(BIN / "ekb"), "serve", "--root", str(root), "--store", str(store_dir), "--port", str(ekb_port)])
+    oxi = Process([str(BIN / "oxigraph"), "serve-read-only", "--location", str(oxi_dir), "--bind",
+                   f"127.0.0.1:{oxi_port}", "--union-default-graph"])
+    servers = [ekb, oxi]
+    rdf = None
+    try:
+        startup = wait_until(f"http://127.0.0.1:{ekb_port}/sparql", {"query": "ASK { ?s ?p ?o }"})
+        record(Row("startup", scale, "ekb serve on an existing disk store: first answer", startup,
+                   target="< 2 s at 10^6", verdict=verdict(startup < 2) if scale >= 10**6 else ""))
+        wait_until(f"http://127.0.0.1:{oxi_port}/query", {"query": "ASK { ?s ?p ?o }"})
+        if scale <= rdflib_max:
+            flat = workdir / f"flat-{scale}.nt"
+            import pyoxigraph as ox
+            ox.serialize([q.triple for q in ox.parse(path=str(dump), format=ox.RdfFormat.N_QUADS)], str(flat),
+                         format=ox.RdfFormat.N_TRIPLES)
+            rdf_port = free_port()
+            rdf = Process([str(BIN / "rdflib-endpoint"), "serve", str(flat), "--host", "127.0.0.1", "--port", str(rdf_port)])
+            servers.append(rdf)
+            wait_until(f"http://127.0.0.1:{rdf_port}/", {"query": "ASK { ?s ?p ?o }"}, timeout=1800)
+        library = QueryLibrary(Settings(root=root).queries_dir)
+        for name, query in library.queries.items():
+            text = query.bind(query.example)
+            params = query.example
+            oxi_stats = http_load(f"http://127.0.0.1:{oxi_port}/query", {"query": text}, requests)
+            via_sparql = http_load(f"http://127.0.0.1:{ekb_port}/sparql", {"query": text}, requests)
+            via_named = http_load(f"http://127.0.0.1:{ekb_port}/queries/{name}", params, requests)
+            for label, stats in (("/sparql", via_sparql), ("/queries", via_named)):
+                expensive = oxi_stats["p50"] > 10
+                target = "p50 <= 1.2x oxigraph" if expensive else "p50 < 2 ms, >= 60% oxigraph rps"
+                met = stats["p50"] <= 1.2 * oxi_stats["p50"] if expensive else (
+                    stats["p50"] < 2 and stats["rps"] >= 0.6 * oxi_stats["rps"])
+                record(Row("sparql", scale, f"{name} {label} p50 (p95 {stats['p95']:.1f}, {stats['rps']:.0f} rps)",
+                           stats["p50"], "oxigraph serve", oxi_stats["p50"], unit="ms", target=target, verdict=verdict(met)))
+            if rdf is not None:
+                rdf_stats = http_load(f"http://127.0.0.1:{rdf_port}/", {"query": text}, max(4, requests // 5))
+                record(Row("sparql", scale, f"{name} /sparql p50 vs rdflib-endpoint", via_sparql["p50"],
+                           "rdflib-endpoint", rdf_stats["p50"], unit="ms", target=">= 5x rdflib-endpoint",
+                           verdict=verdict(rdf_stats["p50"] >= 5 * via_sparql["p50"])))
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def http_load(url: str, params: dict, requests: int, clients: int = 4) -> dict:
+    """p50/p95 latency (ms) and requests per second with `clients` concurrent clients."""
+    latencies: list[float] = []
+
+    def worker(n: int) -> None:
+        with httpx.Client(timeout=120) as client:
+            for _ in range(n):
+                started = time.perf_counter()
+                response = client.get(url, params=params, headers={"Accept": "application/sparql-results+json"})
+                response.raise_for_status()
+                latencies.append((time.perf_counter() - started) * 1000)
+
+    per_client = max(1, requests // clients)
+    worker(1)  # warm-up
+    latencies.clear()
+    started = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+        list(pool.map(worker, [per_client] * clients))
+    elapsed = time.perf_counter() - started
+    ordered = sorted(latencies)
+    return {"p50": statistics.median(ordered), "p95": ordered[int(0.95 * (len(ordered) - 1))],
+            "rps": len(ordered) / elapsed}
+
+
+# ---------------------------------------------------------------------------------------- memory
+def bench_memory(scale: int, root: Path, workdir: Path) -> None:
+    target = workdir / f"mem-{scale}"
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    subprocess.run([str(BIN / "ekb"), "load", "--root", str(root), "--store", str(target)], check=True, capture_output=True)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    shutil.rmtree(target, ignore_errors=True)
+    record(Row("memory", scale, "peak memory of `ekb load --store` (largest child so far)", max(peak, before) / 1024,
+               unit="MiB", target="< 8 GiB at 10^7", verdict=verdict(peak / 1024 < 8192) if scale >= 10**7 else ""))
+
+
+def run_scale(scale: int, args: argparse.Namespace, workdir: Path, only: set[str]) -> None:
+    path, manifest = dataset(scale)
+    root = project_with(path, workdir)
+    sections = {
+        "load": lambda: bench_load(scale, path, args.repeat, workdir, int(args.rdflib_max)),
+        "pipeline": lambda: bench_pipeline(scale, root, args.repeat),
+        "owl-rl": lambda: bench_reasoning(scale, root, int(args.owlrl_max)),
+        "shacl": lambda: bench_shacl(scale, root, manifest, int(args.pyshacl_max)),
+        "gate": lambda: bench_gate(scale, root, args.repeat),
+        "sparql": lambda: bench_sparql(scale, root, workdir, int(args.rdflib_max), args.requests),
+        "memory": lambda: bench_memory(scale, root, workdir),
+    }
+    for name, run in sections.items():
+        if not only or name in only:
+            run()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="ekb benchmarks")
+    parser.add_argument("--scales", default=os.environ.get("SCALES", "1e4,1e5"))
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=40, help="HTTP requests per query and server")
+    parser.add_argument("--pyshacl-max", type=float, default=1e4, help="largest scale for the pyshacl baseline")
+    parser.add_argument("--owlrl-max", type=float, default=1e5, help="largest scale for the owlrl baseline")
+    parser.add_argument("--rdflib-max", type=float, default=1e5, help="largest scale for rdflib and rdflib-endpoint")
+    parser.add_argument("--only", default="", help="comma-separated sections to run (default: all)")
+    parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
+    args = parser.parse_args()
+    scales = [int(float(s)) for s in args.scales.split(",")]
+    only = set(filter(None, args.only.split(",")))
+    print(f"ekb benchmarks on {platform.machine()} with {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"{'section':9} {'triples':>9} {'metric':46} {'ekb':>10} unit {'baseline':18} {'value':>10} {'ratio':>7} "
+          f"{'target':22} verdict")
+    with tempfile.TemporaryDirectory(prefix="ekb-bench-") as tmp:
+        for scale in scales:
+            run_scale(scale, args, Path(tmp), only)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps({
+        "machine": {"arch": platform.machine(), "cores": os.cpu_count(), "python": platform.python_version()},
+        "scales": scales, "rows": [{**asdict(r), "ratio": r.ratio} for r in ROWS]}, indent=2))
+    print(f"\nwrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()
