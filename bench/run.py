@@ -250,25 +250,34 @@ def bench_shacl(scale: int, root: Path, manifest: dict, pyshacl_max: int) -> Non
 
 # -------------------------------------------------------------------------------------------- gate
 def bench_gate(scale: int, root: Path, repeat: int) -> None:
+    """A one-entity write (a new system with its owner) as the API's JSON-LD import makes it."""
+    import pyoxigraph as ox
+
     from ekb.config import Settings
+    from ekb.governance import Delta
     from ekb.kb import KnowledgeBase
 
     kb = KnowledgeBase.open(Settings(root=root))
     kb.load()
     kb.validate(record=False)  # the baseline a running server keeps
     counter = iter(range(10**6))
+    ekb_ns, ids = "https://kb.quantum-energy.example/def/core/", "https://kb.quantum-energy.example/id/"
+
+    rdf_type = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    label = ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+    owner = ox.NamedNode(ekb_ns + "hasAccountableOwner")
 
     def one_write():
-        n = next(counter)
-        kb.update(f"""PREFIX id: <https://kb.quantum-energy.example/id/>
-            PREFIX ekb: <https://kb.quantum-energy.example/def/core/>
-            INSERT DATA {{ GRAPH <https://kb.quantum-energy.example/graph/data/bench> {{
-            <https://kb.quantum-energy.example/id/system/bench-{n}> a ekb:System ;
-              <http://www.w3.org/2000/01/rdf-schema#label> "Bench system {n}"@en ;
-              ekb:hasAccountableOwner id:owner\\/chief-information-officer }} }}""")
+        system = ox.NamedNode(f"{ids}system/bench-{next(counter)}")
+        delta = Delta("https://kb.quantum-energy.example/graph/data/bench", added=(
+            ox.Triple(system, rdf_type, ox.NamedNode(ekb_ns + "System")),
+            ox.Triple(system, label, ox.Literal("Bench system", language="en")),
+            ox.Triple(system, owner, ox.NamedNode(ids + "owner/chief-information-officer"))))
+        kb.write(delta.apply, delta)
 
     gated = median_time(one_write, repeat)
-    record(Row("gate", scale, "one-entity write through the gate (+ re-reasoning)", gated * 1000, unit="ms",
+    mode = "neighbourhood" if kb.size() > kb.settings.gate_full_max_triples else "whole store"
+    record(Row("gate", scale, f"one-entity write, gate on {mode} (+ entailments)", gated * 1000, unit="ms",
                target="gate adds < 50 ms", verdict=verdict(gated < 0.05)))
 
 

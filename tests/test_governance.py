@@ -12,7 +12,8 @@ import re
 import httpx
 import pytest
 
-from ekb.governance import check_change, staging_copy, validate_store
+from ekb.governance import Delta, check_change, check_delta, staging_copy, validate_store
+from ekb.store import EmbeddedStore
 from ekb.validation import PyshaclEngine, TurboEngine
 from tests.conftest import ROOT
 from tests.test_cli import ekb
@@ -238,3 +239,31 @@ def test_api_report_dry_run_gate_and_history(api):
     assert httpx.get(api.url + "/sparql", params=ask).json()["boolean"] is False
     history = httpx.get(api.url + "/governance/history").json()
     assert history and history[-1]["violations"] == 0
+
+
+LOCAL = ("cross-subsidy-non-regulated-on-regulated", "cross-subsidy-regulated-on-non-regulated",
+         "regulated-data-without-agreement", "independent-functioning", "non-regulated-product-with-tariff",
+         "customer-without-account", "account-with-two-premises", "premise-without-meter-point",
+         "system-with-two-owners")
+
+
+@pytest.mark.parametrize("name", LOCAL)
+def test_neighbourhood_gate_agrees_with_the_full_gate(loaded_kb, name):
+    """On a large store the gate checks a change's neighbourhood only; on these breaches it must find
+    exactly what the full validation finds."""
+    update, expected = BREACHES[name]
+    scratch = EmbeddedStore()
+    scratch.update(update)
+    delta = Delta("https://kb.quantum-energy.example/graph/data/fixture", added=tuple(q.triple for q in scratch.quads()))
+    result = check_delta(loaded_kb.store, delta)
+    assert {(short(f.focus), f.rule.rsplit("/", 1)[1]) for f in result.new_findings} == expected
+    assert not result.accepted
+
+
+def test_neighbourhood_gate_accepts_a_good_change(loaded_kb):
+    scratch = EmbeddedStore()
+    scratch.update(insert("""<urn:system:gis> a ekb:System ; rdfs:label "GIS"@en ;
+                             ekb:hasAccountableOwner id:owner/chief-information-officer ."""))
+    delta = Delta("https://kb.quantum-energy.example/graph/data/fixture", added=tuple(q.triple for q in scratch.quads()))
+    result = check_delta(loaded_kb.store, delta)
+    assert result.accepted and result.new_findings == []

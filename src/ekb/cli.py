@@ -265,18 +265,19 @@ def cmd_import(args: argparse.Namespace) -> None:
 
     from ekb.config import DATA_GRAPH_PREFIX
     from ekb.errors import GateRefused
+    from ekb.governance import Delta
     from ekb.linked_data import parse_document
 
     if not args.file.is_file():
         raise InputError(f"no such file: {args.file}")
     triples = parse_document(args.file.read_bytes(), str(args.file))
     graph = ox.NamedNode(args.graph or f"{DATA_GRAPH_PREFIX}imported/{args.file.stem}")
-    body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
+    delta = Delta(graph.value, added=tuple(triples))
     kb = _open(args)
     if not (args.store or args.endpoint):
         err_console.print("note: the store is in memory; use --store DIR or --endpoint URL to keep the import")
     try:
-        result = kb.write(lambda store: store.update(f"INSERT DATA {{ GRAPH {graph} {{ {body} }} }}"))
+        result = kb.write(delta.apply, delta)
     except GateRefused as refused:
         for finding in refused.details["newViolations"]:
             err_console.print("  - " + finding["sentence"], markup=False)

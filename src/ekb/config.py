@@ -70,6 +70,9 @@ class Settings:
     max_body_bytes: int = 10 * 1024 * 1024
     allowed_service_hosts: tuple[str, ...] = ()
     reasoner: str = "reasonable"
+    # Up to this size the gate validates the whole store; above it, a change known as triples is checked
+    # on its neighbourhood (governance.check_delta).
+    gate_full_max_triples: int = 50_000
 
     @property
     def ontology_dir(self) -> Path:

@@ -9,11 +9,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import pyoxigraph as ox
+
 from ekb import loader
 from ekb.config import Settings
 from ekb.errors import GateRefused
 from ekb.formats import GRAPH_FORMATS, SOLUTION_FORMATS, Format
-from ekb.governance import GateResult, Report, check_change, is_data_graph, record_run, validate_store
+from ekb.governance import (
+    Delta,
+    GateResult,
+    Report,
+    check_change,
+    check_delta,
+    is_data_graph,
+    neighbourhood,
+    record_run,
+    validate_store,
+)
 from ekb.guard import check_remote_access
 from ekb.library import QueryLibrary
 from ekb.reasoning import reasoner_named
@@ -26,6 +38,7 @@ class KnowledgeBase:
     store: Store
     _write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _baseline: Report | None = field(default=None, repr=False)
+    _size: int | None = field(default=None, repr=False)
     modified: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC).replace(microsecond=0))
 
     @classmethod
@@ -41,6 +54,7 @@ class KnowledgeBase:
     def load(self, progress: loader.Progress = lambda _: None) -> loader.LoadReport:
         self._baseline = None
         report = loader.load(self.store, self.settings, progress)
+        self._size = sum(report.graphs.values())
         self.modified = dt.datetime.now(dt.UTC).replace(microsecond=0)
         return report
 
@@ -66,19 +80,29 @@ class KnowledgeBase:
         check_remote_access(text, self.settings.allowed_service_hosts)
         return self.write(lambda store: store.update(text))
 
-    def write(self, change: Callable[[Store], None]) -> GateResult:
-        """Apply `change` only if it adds no governance violation; then recompute the entailments.
+    def write(self, change: Callable[[Store], None], delta: Delta | None = None) -> GateResult:
+        """Apply `change` only if it adds no governance violation; then bring the entailments up to date.
 
-        Writes are serialised, so the gate's verdict is about the store the change is applied to."""
+        Writes are serialised, so the gate's verdict is about the store the change is applied to. A change
+        also known as triples (`delta`) is checked on its neighbourhood when the store is large."""
         with self._write_lock:
-            result = check_change(self.store, change, baseline=self._baseline)
+            local = delta is not None and self.size() > self.settings.gate_full_max_triples
+            result = check_delta(self.store, delta) if local else check_change(self.store, change, baseline=self._baseline)
             if not result.accepted:
                 violations = sum(1 for f in result.new_findings if f.severity == "Violation")
                 raise GateRefused(f"the change was refused: it would add {violations} governance violation(s); "
                                   "nothing was stored", result.as_json())
             change(self.store)
-            self._baseline = result.report  # the store now holds exactly what was validated
-            self.refresh_inferences()
+            if local:
+                self._baseline = None
+                self._size = None
+                if delta.removed:
+                    self.refresh_inferences()
+                else:
+                    self.add_inferences(delta)
+            else:
+                self._baseline = result.report  # the store now holds exactly what was validated
+                self.refresh_inferences()
             self.modified = dt.datetime.now(dt.UTC).replace(microsecond=0)
             return result
 
@@ -87,6 +111,25 @@ class KnowledgeBase:
         if record:
             record_run(self.store, report)
         return report
+
+    def size(self) -> int:
+        if self._size is None:
+            self._size = self.store.count()
+        return self._size
+
+    def add_inferences(self, delta: Delta) -> None:
+        """After an addition: the entailments of the change's neighbourhood, added to the inferred graph."""
+        triples, _ = neighbourhood(self.store, delta.touched())
+        run = uuid.uuid4().hex[:12]
+        target = loader.staging_name(run, "added-inferences")
+        scratch = loader.staging_name(run, "premises")
+        try:
+            self.store.load_graph(scratch, ox.serialize(list(triples), format=ox.RdfFormat.N_TRIPLES))
+            premises = [scratch, loader.ONTOLOGY_GRAPH]
+            loader.infer_into(self.store, premises, target, reasoner_named(self.settings.reasoner))
+            self.store.update(f"ADD SILENT GRAPH <{target}> TO <{loader.INFERRED_GRAPH}>")
+        finally:
+            loader.drop_staging(self.store, run)
 
     def refresh_inferences(self) -> None:
         """Recompute the inferred graph from the ontology and data graphs as they are now."""

@@ -21,6 +21,7 @@ from ekb.api.protocol import (
 )
 from ekb.errors import InputError, NotFound
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, by_name, negotiate
+from ekb.governance import Delta
 from ekb.loader import parse_bytes
 
 router = APIRouter(tags=["graph store"])
@@ -58,14 +59,13 @@ def get_graph(request: Request) -> Response:
     return Response(kb.store.export(fmt, graph), media_type=fmt.media_type, headers={"Vary": "Accept"})
 
 
-async def _payload(request: Request) -> bytes:
+async def _payload(request: Request) -> list[ox.Triple]:
     media_type = media_type_of(request)
     fmt = by_name(media_type, GRAPH_FORMATS) or by_name(media_type, DATASET_FORMATS)
     if fmt is None:
         raise UnsupportedMediaType(f"unsupported Content-Type {media_type or '(none)'}: send one of "
                                    + ", ".join(f.media_type for f in GRAPH_FORMATS))
-    triples = parse_bytes(await read_body(request), fmt.media_type, "request body")
-    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+    return parse_bytes(await read_body(request), fmt.media_type, "request body")
 
 
 @router.put("/store", summary="Replace a named graph", status_code=204)
@@ -73,7 +73,7 @@ async def put_graph(request: Request) -> Response:
     require_write_token(request)
     kb, graph = kb_of(request), target_graph(request)
     existed = await run_in_threadpool(_exists, kb, graph)
-    body = await _payload(request)
+    body = ox.serialize(await _payload(request), format=ox.RdfFormat.N_TRIPLES)
     result = await run_in_threadpool(kb.write, lambda store: store.replace_graphs({graph: body}))
     return write_response(result) if existed else Response(status_code=201)
 
@@ -83,9 +83,8 @@ async def post_graph(request: Request) -> Response:
     require_write_token(request)
     kb, graph = kb_of(request), target_graph(request)
     existed = await run_in_threadpool(_exists, kb, graph)
-    body = await _payload(request)
-    update = f"INSERT DATA {{ GRAPH <{graph}> {{\n{body.decode()}\n}} }}"
-    result = await run_in_threadpool(kb.write, lambda store: store.update(update))
+    delta = Delta(graph, added=tuple(await _payload(request)))
+    result = await run_in_threadpool(kb.write, delta.apply, delta)
     return write_response(result) if existed else Response(status_code=201)
 
 

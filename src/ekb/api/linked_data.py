@@ -20,6 +20,7 @@ from ekb import docs
 from ekb.api.protocol import NotAcceptable, kb_of, read_body, require_write_token
 from ekb.config import BASE_IRI, DATA_GRAPH_PREFIX, EKB, ID, UTIL
 from ekb.errors import InputError, NotFound
+from ekb.governance import Delta
 from ekb.linked_data import COLLECTIONS, CONTEXT_PATH, PREFIXES, collection_items, context, resource_document
 from ekb.linked_data import parse_document as parse_jsonld
 
@@ -212,8 +213,7 @@ async def import_jsonld(request: Request) -> Response:
     except ValueError:
         raise InputError(f"?graph={graph!r} is not a valid IRI") from None
     triples = parse_jsonld(await read_body(request), "the request body")
-    body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
-    kb = kb_of(request)
-    result = await run_in_threadpool(kb.write, lambda store: store.update(f"INSERT DATA {{ GRAPH {target} {{ {body} }} }}"))
+    delta = Delta(target.value, added=tuple(triples))
+    result = await run_in_threadpool(kb_of(request).write, delta.apply, delta)
     findings = result.as_json()["newFindings"]
     return JSONResponse({"graph": graph, "triples": len(triples), "newFindings": findings}, status_code=201)
