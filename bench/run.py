@@ -275,10 +275,32 @@ def bench_gate(scale: int, root: Path, repeat: int) -> None:
             ox.Triple(system, owner, ox.NamedNode(ids + "owner/chief-information-officer"))))
         kb.write(delta.apply, delta)
 
-    gated = median_time(one_write, repeat)
+    from ekb import governance
+
+    gate_times: list[float] = []
+    check_delta, check_change = governance.check_delta, governance.check_change
+
+    def timed(fn):
+        def wrapper(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                gate_times.append(time.perf_counter() - started)
+        return wrapper
+
+    import ekb.kb as kb_module
+
+    kb_module.check_delta, kb_module.check_change = timed(check_delta), timed(check_change)
+    try:
+        total = median_time(one_write, repeat)
+    finally:
+        kb_module.check_delta, kb_module.check_change = check_delta, check_change
+    gate = statistics.median(gate_times)
     mode = "neighbourhood" if kb.size() > kb.settings.gate_full_max_triples else "whole store"
-    record(Row("gate", scale, f"one-entity write, gate on {mode} (+ entailments)", gated * 1000, unit="ms",
-               target="gate adds < 50 ms", verdict=verdict(gated < 0.05)))
+    record(Row("gate", scale, f"validation a one-entity write adds ({mode})", gate * 1000, unit="ms",
+               target="gate adds < 50 ms", verdict=verdict(gate < 0.05)))
+    record(Row("gate", scale, "the whole write: gate, commit, entailments", total * 1000, unit="ms"))
 
 
 # ----------------------------------------------------------------------------------------- SPARQL

@@ -72,7 +72,7 @@ class Settings:
     reasoner: str = "reasonable"
     # Up to this size the gate validates the whole store; above it, a change known as triples is checked
     # on its neighbourhood (governance.check_delta).
-    gate_full_max_triples: int = 50_000
+    gate_full_max_triples: int = 20_000
 
     @property
     def ontology_dir(self) -> Path:

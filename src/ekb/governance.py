@@ -13,6 +13,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 
 import pyoxigraph as ox
 import rdflib
@@ -174,19 +175,28 @@ def _labels(store: Store, iris: set[str]) -> dict[str, str]:
     return {r["x"].value: r["l"].value for r in rows}
 
 
-def interpret(report_graph: rdflib.Graph, shapes_nt: bytes, kb_store: Store) -> tuple[list[Finding], dict[str, Rule]]:
-    """Findings with rule names, labels and owners, from the engine's sh:ValidationReport."""
+@lru_cache(maxsize=8)
+def shape_tables(shapes_nt: bytes) -> tuple[tuple[dict[str, str], ...], dict[str, tuple[str, str]]]:
+    """The rules (node shapes) and the property shapes' parents of one version of the shapes."""
     shapes = ox.Store()
     if shapes_nt:
         shapes.load(shapes_nt, format=ox.RdfFormat.N_TRIPLES)
-    rule_rows = _rows(shapes, RULES_QUERY)
-    source_labels = _labels(kb_store, {s for r in rule_rows for s in r["sources"].split("|") if s.startswith("http")})
+    parents = {r["shape"]: (r["rule"], r["name"]) for r in _rows(shapes, PROPERTY_QUERY)}
+    return tuple(_rows(shapes, RULES_QUERY)), parents
+
+
+def interpret(report_graph: rdflib.Graph, shapes_nt: bytes, kb_store: Store,
+              enrich: bool = True) -> tuple[list[Finding], dict[str, Rule]]:
+    """Findings with rule names, labels and owners, from the engine's sh:ValidationReport.
+    Without `enrich`, findings carry only what identifies them (for comparing before and after a change)."""
+    rule_rows, parents = shape_tables(shapes_nt)
+    sources = {s for r in rule_rows for s in r["sources"].split("|") if s.startswith("http")}
+    source_labels = _labels(kb_store, sources) if enrich else {}
     rules = {r["rule"]: Rule(r["rule"], r["name"], r["description"], r["severity"].rsplit("#", 1)[-1],
                              tuple(source_labels.get(s, s) for s in r["sources"].split("|") if s))
              for r in rule_rows}
-    parents = {r["shape"]: (r["rule"], r["name"]) for r in _rows(shapes, PROPERTY_QUERY)}
     results = _results(report_graph)
-    focuses = sorted({r["focus"] for r in results if r["focus"].startswith(("http:", "https:", "urn:"))})
+    focuses = sorted({r["focus"] for r in results if r["focus"].startswith(("http:", "https:", "urn:"))}) if enrich else []
     context: dict[str, dict[str, str]] = {}
     if focuses:
         values = " ".join(str(ox.NamedNode(f)) for f in focuses)
@@ -209,13 +219,14 @@ def interpret(report_graph: rdflib.Graph, shapes_nt: bytes, kb_store: Store) -> 
 
 
 def validate_store(store: Store, engine: ShaclEngine | None = None, focus_nodes: list[str] | None = None,
-                   context_store: Store | None = None) -> Report:
+                   context_store: Store | None = None, shapes_nt: bytes | None = None, enrich: bool = True) -> Report:
     engine = engine or TurboEngine()
     started = dt.datetime.now(dt.UTC).replace(microsecond=0)
     clock = time.perf_counter()
-    data_nt, shapes_nt = split_store(store)
+    data_nt, own_shapes = split_store(store)
+    shapes_nt = own_shapes if shapes_nt is None else shapes_nt
     report_graph = engine.validate(data_nt, shapes_nt, focus_nodes)
-    findings, rules = interpret(report_graph, shapes_nt, context_store or store)
+    findings, rules = interpret(report_graph, shapes_nt, context_store or store, enrich)
     return Report(findings, rules, engine.name, started.isoformat().replace("+00:00", "Z"),
                   time.perf_counter() - clock, data_nt.count(b"\n"), report_graph)
 
@@ -233,6 +244,7 @@ class GateResult:
     accepted: bool
     new_findings: list[Finding]
     report: Report
+    neighbourhood: frozenset = frozenset()  # what a neighbourhood check read (to reason over it next)
 
     def as_json(self) -> dict:
         return {"accepted": self.accepted,
@@ -256,7 +268,7 @@ def check_change(store: Store, change: Callable[[Store], None], engine: ShaclEng
     """What the store plus `change` would violate, without touching the store. A change is refused when it
     adds a Violation the store does not have already; warnings and infos are reported, not refused.
     `baseline` is the store's current report, when the caller has it."""
-    before = {f.key for f in (baseline or validate_store(store, engine)).findings}
+    before = {f.key for f in (baseline or validate_store(store, engine, enrich=False)).findings}
     staging = staging_copy(store)
     change(staging)
     after = validate_store(staging, engine)
@@ -362,16 +374,16 @@ def check_delta(store: Store, delta: Delta, engine: ShaclEngine | None = None) -
     touched = delta.touched()
     triples, ring = neighbourhood(store, touched)
     staging = EmbeddedStore()
-    graphs = {g: store.graph_ntriples(g) for g in (ONTOLOGY_GRAPH_NAME, SHAPES_GRAPH)}
-    graphs[delta.graph] = ox.serialize(list(triples), format=ox.RdfFormat.N_TRIPLES)
-    staging.replace_graphs(graphs)
+    staging.replace_graphs({ONTOLOGY_GRAPH_NAME: store.graph_ntriples(ONTOLOGY_GRAPH_NAME),
+                            delta.graph: ox.serialize(list(triples), format=ox.RdfFormat.N_TRIPLES)})
+    shapes = store.graph_ntriples(SHAPES_GRAPH)  # the live store's bytes are stable: the compiled shapes are reused
     focus = sorted(touched | ring)
-    before = validate_store(staging, engine, focus, context_store=store)
+    before = validate_store(staging, engine, focus, context_store=store, shapes_nt=shapes, enrich=False)
     delta.apply(staging)
-    after = validate_store(staging, engine, focus, context_store=store)
+    after = validate_store(staging, engine, focus, context_store=store, shapes_nt=shapes)
     known = {f.key for f in before.findings}
     new = [f for f in after.findings if f.key not in known]
-    return GateResult(not any(f.severity == "Violation" for f in new), new, after)
+    return GateResult(not any(f.severity == "Violation" for f in new), new, after, frozenset(triples))
 
 
 ONTOLOGY_GRAPH_NAME = GRAPH + "ontology"

@@ -22,7 +22,6 @@ from ekb.governance import (
     check_change,
     check_delta,
     is_data_graph,
-    neighbourhood,
     record_run,
     validate_store,
 )
@@ -99,7 +98,7 @@ class KnowledgeBase:
                 if delta.removed:
                     self.refresh_inferences()
                 else:
-                    self.add_inferences(delta)
+                    self.add_inferences(result.neighbourhood | set(delta.added))
             else:
                 self._baseline = result.report  # the store now holds exactly what was validated
                 self.refresh_inferences()
@@ -117,9 +116,8 @@ class KnowledgeBase:
             self._size = self.store.count()
         return self._size
 
-    def add_inferences(self, delta: Delta) -> None:
+    def add_inferences(self, triples: set[ox.Triple]) -> None:
         """After an addition: the entailments of the change's neighbourhood, added to the inferred graph."""
-        triples, _ = neighbourhood(self.store, delta.touched())
         run = uuid.uuid4().hex[:12]
         target = loader.staging_name(run, "added-inferences")
         scratch = loader.staging_name(run, "premises")
