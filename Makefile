@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test lint bench clean
+.PHONY: serve test bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,9 +21,10 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/pytest -q
 
-## Run the benchmarks (prints a table, writes bench/results/latest.json).
+## Run the benchmarks (prints a table, writes bench/results/latest.json). SCALES=1e4,1e5,1e6 for more.
 bench: $(STAMP)
-	$(BIN)/python -m bench.run
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m bench.run $(if $(SCALES),--scales $(SCALES))
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info

@@ -52,7 +52,9 @@ def test_system_outage_impact(api):
     found = rows(api, "system-outage-impact", system=ID + "system/cis")
     assert {r["capabilityLabel"] for r in found} == {"Billing & Payment Management", "Customer Account Management"}
     assert {r["valueStreamLabel"] for r in found} == {"Electric Energy Delivery", "Rate Case & Cost Recovery", ""}
-    assert {"Regulated Operations", "Customer Care"} <= {r["unitLabel"] for r in found}
+    assert {r["servingUnitLabel"] for r in found} == {"Regulated Operations", ""}
+    assert {r["performerLabel"] for r in found} == {"Customer Care"}
+    assert {r["businessUnitLabel"] for r in found} == {"Enterprise Services"}
 
 
 def test_regulated_data_used_by_non_regulated_is_covered(api):

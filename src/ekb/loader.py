@@ -24,7 +24,7 @@ from ekb.errors import InputError, RdfSyntaxError
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, by_name, for_file
 from ekb.governance import STAGING_PREFIX
 from ekb.reasoning import Reasoner, reasoner_named, useful_ntriples
-from ekb.store import NTRIPLES, Store
+from ekb.store import NTRIPLES, Store, clean_parser_message
 from ekb.terms import triple_to_ox
 
 RDF_SUFFIXES = {".ttl", ".nt", ".n3", ".rdf", ".owl", ".xml", ".jsonld", ".json", ".trig", ".nq", ".trix", ".hext"}
@@ -86,7 +86,7 @@ def parse_file(path: Path, label: str | None = None) -> list[ox.Triple]:
     try:
         return [q.triple for q in ox.parse(data, format=fmt, base_iri=BASE_IRI)]
     except SyntaxError as err:
-        raise RdfSyntaxError(label, _clean(err.msg), err.lineno, err.offset) from None
+        raise RdfSyntaxError(label, clean_parser_message(err.msg), err.lineno, err.offset) from None
     except (ValueError, OSError) as err:
         raise RdfSyntaxError(label, str(err)) from None
 
@@ -99,11 +99,7 @@ def parse_bytes(data: bytes, media_type: str, source: str) -> list[ox.Triple]:
     try:
         return [q.triple for q in ox.parse(data, format=fmt.engine, base_iri=BASE_IRI)]
     except SyntaxError as err:
-        raise RdfSyntaxError(source, _clean(err.msg), err.lineno, err.offset) from None
-
-
-def _clean(message: str) -> str:
-    return re.sub(r"^Parser error at line \d+ column \d+: ", "", message)
+        raise RdfSyntaxError(source, clean_parser_message(err.msg), err.lineno, err.offset) from None
 
 
 PREMISES = """CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {graph} {{ ?s ?p ?o }}

@@ -118,7 +118,7 @@ class Store(ABC):
         try:
             triples = [q.triple for q in ox.parse(data, format=fmt, base_iri=BASE_IRI)]
         except SyntaxError as err:
-            raise RdfSyntaxError(source, _clean_parser_message(err.msg), err.lineno, err.offset) from None
+            raise RdfSyntaxError(source, clean_parser_message(err.msg), err.lineno, err.offset) from None
         target = ox.NamedNode(graph)
         for start in range(0, len(triples), CHUNK):
             body = ox.serialize(triples[start:start + CHUNK], format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
@@ -138,7 +138,7 @@ class Store(ABC):
 CHUNK = 50_000
 
 
-def _clean_parser_message(message: str) -> str:
+def clean_parser_message(message: str) -> str:
     return re.sub(r"^Parser error at line \d+ column \d+: ", "", message)
 
 
@@ -197,7 +197,7 @@ class EmbeddedStore(Store):
         try:  # transactional: all of the document or none of it
             self._store.load(data, format=fmt, to_graph=ox.NamedNode(graph), base_iri=BASE_IRI)
         except SyntaxError as err:
-            raise RdfSyntaxError(source, _clean_parser_message(err.msg), err.lineno, err.offset) from None
+            raise RdfSyntaxError(source, clean_parser_message(err.msg), err.lineno, err.offset) from None
 
     def update(self, sparql: str) -> None:
         if not sparql.strip():
