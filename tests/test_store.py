@@ -85,3 +85,12 @@ def test_unreachable_remote_is_a_clear_error():
     store = RemoteStore(f"http://127.0.0.1:{free_port()}/query")
     with pytest.raises(StoreUnavailable, match="cannot reach the SPARQL server"):
         store.graphs()
+
+
+def test_answers_past_the_size_limit_are_refused(store):
+    from ekb.errors import LimitExceeded
+
+    store.replace_graphs({G1: NT1, G2: NT2})
+    with pytest.raises(LimitExceeded, match="larger than the limit of 50 bytes"):
+        store.query("SELECT * WHERE { ?s ?p ?o }", max_bytes=50)
+    assert len(store.query("SELECT * WHERE { ?s ?p ?o }", max_bytes=10_000).body) < 10_000

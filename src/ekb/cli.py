@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="stop a query after this many seconds (default: 30)")
     serve.add_argument("--max-body", type=int, default=10 * 1024 * 1024, metavar="BYTES",
                        help="largest request body accepted (default: 10 MiB)")
+    serve.add_argument("--max-result-bytes", type=int, default=256 * 1024 * 1024, metavar="BYTES",
+                       help="largest query answer served (default: 256 MiB)")
     serve.add_argument("--allow-service-host", action="append", default=[], metavar="HOST",
                        help="allow SERVICE and LOAD to reach HOST (repeatable; default: none)")
 
@@ -107,6 +109,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         settings.write_token = args.write_token or os.environ.get("EKB_WRITE_TOKEN") or None
         settings.query_timeout_s = args.query_timeout
         settings.max_body_bytes = args.max_body
+        settings.max_result_bytes = args.max_result_bytes
         settings.allowed_service_hosts = tuple(args.allow_service_host)
     return settings
 

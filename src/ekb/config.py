@@ -66,7 +66,7 @@ class Settings:
     update_endpoint: str | None = None
     write_token: str | None = None
     query_timeout_s: float = 30.0
-    max_result_rows: int = 100_000
+    max_result_bytes: int = 256 * 1024 * 1024
     max_body_bytes: int = 10 * 1024 * 1024
     allowed_service_hosts: tuple[str, ...] = ()
     reasoner: str = "reasonable"

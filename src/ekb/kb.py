@@ -51,10 +51,11 @@ class KnowledgeBase:
         return "embedded-disk" if self.settings.store_dir else "embedded-memory"
 
     def load(self, progress: loader.Progress = lambda _: None) -> loader.LoadReport:
-        self._baseline = None
-        report = loader.load(self.store, self.settings, progress)
-        self._size = sum(report.graphs.values())
-        self.modified = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        with self._write_lock:
+            self._baseline = None
+            report = loader.load(self.store, self.settings, progress)
+            self._size = sum(report.graphs.values())
+            self.modified = dt.datetime.now(dt.UTC).replace(microsecond=0)
         return report
 
     @cached_property
@@ -67,7 +68,7 @@ class KnowledgeBase:
         check_remote_access(text, self.settings.allowed_service_hosts)
         return self.store.query(text, solution_format=solution_format, graph_format=graph_format,
                                 default_graphs=default_graphs, named_graphs=named_graphs,
-                                timeout_s=self.settings.query_timeout_s)
+                                timeout_s=self.settings.query_timeout_s, max_bytes=self.settings.max_result_bytes)
 
     def run_named(self, name: str, values: dict[str, str], solution_format: Format = SOLUTION_FORMATS[0],
                   graph_format: Format = GRAPH_FORMATS[0], page: int | None = None) -> Answer:

@@ -19,7 +19,7 @@ import httpx
 import pyoxigraph as ox
 
 from ekb.config import BASE_IRI
-from ekb.errors import QuerySyntaxError, QueryTimeout, RdfSyntaxError, StoreUnavailable
+from ekb.errors import LimitExceeded, QuerySyntaxError, QueryTimeout, RdfSyntaxError, StoreUnavailable
 from ekb.formats import GRAPH_FORMATS, SOLUTION_FORMATS, Format
 
 JSON_RESULTS = SOLUTION_FORMATS[0]
@@ -48,8 +48,10 @@ class Store(ABC):
         default_graphs: Sequence[str] = (),
         named_graphs: Sequence[str] = (),
         timeout_s: float | None = None,
+        max_bytes: int | None = None,
     ) -> Answer:
-        """Run a query; the default graph is the union of all graphs unless `default_graphs` is given."""
+        """Run a query; the default graph is the union of all graphs unless `default_graphs` is given.
+        Past `timeout_s` or `max_bytes` of serialised answer, the query is stopped with a clear error."""
 
     @abstractmethod
     def update(self, sparql: str) -> None:
@@ -167,7 +169,7 @@ class EmbeddedStore(Store):
         return self._store
 
     def query(self, sparql, *, solution_format=JSON_RESULTS, graph_format=NTRIPLES,
-              default_graphs=(), named_graphs=(), timeout_s=None) -> Answer:
+              default_graphs=(), named_graphs=(), timeout_s=None, max_bytes=None) -> Answer:
         options: dict = {}
         if default_graphs:
             options["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
@@ -184,7 +186,7 @@ class EmbeddedStore(Store):
                 return Answer("boolean", solution_format.media_type, result.serialize(format=solution_format.engine))
             solutions = isinstance(result, ox.QuerySolutions)
             fmt, kind = (solution_format, "solutions") if solutions else (graph_format, "graph")
-            return Answer(kind, fmt.media_type, _serialize_with_deadline(result, fmt, timeout_s))
+            return Answer(kind, fmt.media_type, _serialize_with_limits(result, fmt, timeout_s, max_bytes))
         finally:
             del result
 
@@ -194,8 +196,11 @@ class EmbeddedStore(Store):
         return [g for g in names if next(self._store.quads_for_pattern(None, None, None, ox.NamedNode(g)), None)]
 
     def load_graph(self, graph, data, fmt=ox.RdfFormat.N_TRIPLES, source="data") -> None:
-        try:  # transactional: all of the document or none of it
-            self._store.load(data, format=fmt, to_graph=ox.NamedNode(graph), base_iri=BASE_IRI)
+        # On disk the bulk loader writes RocksDB files directly (several times faster than a transaction); it is
+        # not atomic, which is right for the staging graphs this loads: a failed load drops them.
+        load = self._store.bulk_load if self.path else self._store.load
+        try:
+            load(data, format=fmt, to_graph=ox.NamedNode(graph), base_iri=BASE_IRI)
         except SyntaxError as err:
             raise RdfSyntaxError(source, clean_parser_message(err.msg), err.lineno, err.offset) from None
 
@@ -212,11 +217,12 @@ class EmbeddedStore(Store):
             self._store.flush()
 
 
-class _DeadlineWriter:
-    """A sink that stops the engine's streaming serialisation once the time limit has passed."""
+class _LimitedWriter:
+    """A sink that stops the engine's streaming serialisation past the time limit or the size limit."""
 
-    def __init__(self, timeout_s: float | None):
+    def __init__(self, timeout_s: float | None, max_bytes: int | None):
         self.chunks: list[bytes] = []
+        self.size, self.max_bytes = 0, max_bytes
         self._expired = threading.Event()
         self._timer = threading.Timer(timeout_s, self._expired.set) if timeout_s else None
         if self._timer:
@@ -230,6 +236,10 @@ class _DeadlineWriter:
     def write(self, data: bytes) -> int:
         if self._expired.is_set():
             raise QueryTimeout("the query ran past its time limit and was stopped")
+        self.size += len(data)
+        if self.max_bytes is not None and self.size > self.max_bytes:
+            raise LimitExceeded(f"the answer is larger than the limit of {self.max_bytes:,} bytes and was stopped; "
+                                "add a LIMIT or narrow the query")
         self.chunks.append(bytes(data))
         return len(data)
 
@@ -241,12 +251,16 @@ class _DeadlineWriter:
             self._timer.cancel()
 
 
-def _serialize_with_deadline(result, fmt: Format, timeout_s: float | None) -> bytes:
-    sink = _DeadlineWriter(timeout_s)
+def _serialize_with_limits(result, fmt: Format, timeout_s: float | None, max_bytes: int | None) -> bytes:
+    sink = _LimitedWriter(timeout_s, max_bytes)
     try:
         result.serialize(sink, format=fmt.engine)
-    except (QueryTimeout, OSError) as err:
-        if isinstance(err, QueryTimeout) or sink.expired:
+    except (QueryTimeout, LimitExceeded):
+        raise
+    except OSError as err:
+        if isinstance(err.__context__, LimitExceeded):
+            raise err.__context__ from None
+        if sink.expired:
             raise QueryTimeout("the query ran past its time limit and was stopped") from None
         raise StoreUnavailable(f"the query failed while running: {err}") from None
     finally:
@@ -265,7 +279,7 @@ class RemoteStore(Store):
         self._http = httpx.Client(timeout=timeout_s)
 
     def query(self, sparql, *, solution_format=JSON_RESULTS, graph_format=NTRIPLES,
-              default_graphs=(), named_graphs=(), timeout_s=None) -> Answer:
+              default_graphs=(), named_graphs=(), timeout_s=None, max_bytes=None) -> Answer:
         form: dict[str, str | list[str]] = {"query": sparql}
         if default_graphs:
             form["default-graph-uri"] = list(default_graphs)
@@ -273,6 +287,8 @@ class RemoteStore(Store):
             form["named-graph-uri"] = list(named_graphs)
         accept = f"{solution_format.media_type}, {graph_format.media_type};q=0.9"
         response = self._send(self.endpoint, data=form, headers={"Accept": accept}, timeout=timeout_s)
+        if max_bytes is not None and len(response.content) > max_bytes:
+            raise LimitExceeded(f"the answer is larger than the limit of {max_bytes:,} bytes; add a LIMIT or narrow the query")
         media_type = response.headers.get("content-type", "").split(";")[0].strip()
         kind = "graph" if any(f.media_type == media_type for f in GRAPH_FORMATS) else "solutions"
         return Answer(kind, media_type, response.content)
