@@ -26,7 +26,8 @@ L1_10 = "https://kb.quantum-energy.example/id/capability/10-customer-engagement-
 
 @pytest.fixture(scope="module")
 def server():
-    kb = KnowledgeBase(Settings(root=ROOT, write_token=TOKEN, query_timeout_s=2.0, max_body_bytes=100_000),
+    kb = KnowledgeBase(Settings(root=ROOT, write_token=TOKEN, query_timeout_s=2.0, max_body_bytes=100_000,
+                                max_result_bytes=4 * 1024**3),
                        EmbeddedStore())
     kb.load()
     running = ApiServer(kb)
