@@ -12,7 +12,7 @@ import datetime as dt
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import lru_cache
 
 import pyoxigraph as ox
@@ -195,27 +195,35 @@ def interpret(report_graph: rdflib.Graph, shapes_nt: bytes, kb_store: Store,
     rules = {r["rule"]: Rule(r["rule"], r["name"], r["description"], r["severity"].rsplit("#", 1)[-1],
                              tuple(source_labels.get(s, s) for s in r["sources"].split("|") if s))
              for r in rule_rows}
-    results = _results(report_graph)
-    focuses = sorted({r["focus"] for r in results if r["focus"].startswith(("http:", "https:", "urn:"))}) if enrich else []
+    findings = []
+    for r in _results(report_graph):
+        rule, prop = parents.get(r["shape"], (r["shape"], ""))
+        rule_info = rules.get(rule)
+        findings.append(Finding(
+            rule=rule, rule_name=rule_info.name if rule_info else rule, severity=r["severity"].rsplit("#", 1)[-1],
+            focus=r["focus"], focus_label=r["focus"], focus_type="", message=r["message"] or "breaks the rule",
+            constraint=r["component"].rsplit("#", 1)[-1], prop=prop or "", value=r["value"]))
+    return (with_context(findings, kb_store) if enrich else findings), rules
+
+
+def with_context(findings: list[Finding], kb_store: Store) -> list[Finding]:
+    """The findings with their focus's label and type and the owner of the fix, read from the knowledge base,
+    in reading order (severity, rule, thing)."""
+    focuses = sorted({f.focus for f in findings if f.focus.startswith(("http:", "https:", "urn:"))})
     context: dict[str, dict[str, str]] = {}
     if focuses:
         values = " ".join(str(ox.NamedNode(f)) for f in focuses)
         for row in kb_store.select(CONTEXT_QUERY % values):
             ctx = {k: v.value for k, v in row.items()}
             context.setdefault(ctx["focus"], ctx)
-    findings = []
-    for r in results:
-        rule, prop = parents.get(r["shape"], (r["shape"], ""))
-        ctx = context.get(r["focus"], {})
-        rule_info = rules.get(rule)
-        findings.append(Finding(
-            rule=rule, rule_name=rule_info.name if rule_info else rule, severity=r["severity"].rsplit("#", 1)[-1],
-            focus=r["focus"], focus_label=ctx.get("label", r["focus"]), focus_type=ctx.get("typeLabel", ""),
-            message=r["message"] or "breaks the rule", constraint=r["component"].rsplit("#", 1)[-1], prop=prop or "",
-            value=r["value"], owner=ctx.get("owner", ""), owner_label=ctx.get("ownerLabel", "")))
+    enriched = []
+    for f in findings:
+        ctx = context.get(f.focus, {})
+        enriched.append(replace(f, focus_label=ctx.get("label", f.focus), focus_type=ctx.get("typeLabel", ""),
+                                owner=ctx.get("owner", ""), owner_label=ctx.get("ownerLabel", "")))
     order = {s: i for i, s in enumerate(SEVERITIES)}
-    findings.sort(key=lambda f: (order.get(f.severity, 9), f.rule_name, f.focus_label, f.prop, f.value))
-    return findings, rules
+    enriched.sort(key=lambda f: (order.get(f.severity, 9), f.rule_name, f.focus_label, f.prop, f.value))
+    return enriched
 
 
 def validate_store(store: Store, engine: ShaclEngine | None = None, focus_nodes: list[str] | None = None,
@@ -380,9 +388,9 @@ def check_delta(store: Store, delta: Delta, engine: ShaclEngine | None = None) -
     focus = sorted(touched | ring)
     before = validate_store(staging, engine, focus, context_store=store, shapes_nt=shapes, enrich=False)
     delta.apply(staging)
-    after = validate_store(staging, engine, focus, context_store=store, shapes_nt=shapes)
+    after = validate_store(staging, engine, focus, context_store=store, shapes_nt=shapes, enrich=False)
     known = {f.key for f in before.findings}
-    new = [f for f in after.findings if f.key not in known]
+    new = with_context([f for f in after.findings if f.key not in known], store)  # only what is reported
     return GateResult(not any(f.severity == "Violation" for f in new), new, after, frozenset(triples))
 
 
