@@ -19,7 +19,7 @@ import pyoxigraph as ox
 import rdflib
 
 from ekb.config import GRAPH, HISTORY_GRAPH, ID, INFERRED_GRAPH, SHAPES_GRAPH, sparql_prologue
-from ekb.store import EmbeddedStore, Store
+from ekb.store import NTRIPLES, EmbeddedStore, Store
 from ekb.validation import ShaclEngine, TurboEngine
 
 SH = "http://www.w3.org/ns/shacl#"
@@ -340,6 +340,8 @@ class Delta:
 
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+RDFS_SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 ONTOLOGY_NS = "https://kb.quantum-energy.example/def/"
 DATA_FILTER = (f'FILTER(?g NOT IN (<{SHAPES_GRAPH}>, <{INFERRED_GRAPH}>, <{HISTORY_GRAPH}>) '
                f'&& !STRSTARTS(STR(?g), "{STAGING_PREFIX}"))')
@@ -382,7 +384,9 @@ def check_delta(store: Store, delta: Delta, engine: ShaclEngine | None = None) -
     touched = delta.touched()
     triples, ring = neighbourhood(store, touched)
     staging = EmbeddedStore()
-    staging.replace_graphs({ONTOLOGY_GRAPH_NAME: store.graph_ntriples(ONTOLOGY_GRAPH_NAME),
+    hierarchy = store.query(f"""CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{ONTOLOGY_GRAPH_NAME}> {{ ?s ?p ?o }}
+        VALUES ?p {{ <{RDFS_SUBCLASS}> <{RDFS_LABEL}> }} }}""", graph_format=NTRIPLES).body  # what shapes read there
+    staging.replace_graphs({ONTOLOGY_GRAPH_NAME: hierarchy,
                             delta.graph: ox.serialize(list(triples), format=ox.RdfFormat.N_TRIPLES)})
     shapes = store.graph_ntriples(SHAPES_GRAPH)  # the live store's bytes are stable: the compiled shapes are reused
     focus = sorted(touched | ring)
