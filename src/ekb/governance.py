@@ -347,7 +347,7 @@ DATA_FILTER = (f'FILTER(?g NOT IN (<{SHAPES_GRAPH}>, <{INFERRED_GRAPH}>, <{HISTO
                f'&& !STRSTARTS(STR(?g), "{STAGING_PREFIX}"))')
 
 
-def neighbourhood(store: Store, seeds: set[str], hops: int = 3, hub_limit: int = 1000) -> tuple[set[ox.Triple], set[str]]:
+def neighbourhood(store: Store, seeds: set[str], hops: int = 3, hub_limit: int = 200) -> tuple[set[ox.Triple], set[str]]:
     """The asserted triples within `hops` links of `seeds` (outgoing always; incoming only for nodes with at
     most `hub_limit` incoming links, so a product shared by a million agreements is not pulled in whole),
     and the nodes one link away from the seeds."""

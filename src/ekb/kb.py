@@ -95,7 +95,7 @@ class KnowledgeBase:
             change(self.store)
             if local:
                 self._baseline = None
-                self._size = None
+                self._size = self.size() + len(delta.added) - len(delta.removed)  # no recount of a large store
                 if delta.removed:
                     self.refresh_inferences()
                 else:
