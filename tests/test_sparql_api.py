@@ -237,3 +237,18 @@ PREFIX id: <https://kb.quantum-energy.example/id/>
 INSERT DATA { GRAPH <https://kb.quantum-energy.example/graph/data/crm-sync> {
   <https://kb.quantum-energy.example/id/customer/c-1001> info:hasAccount id:customer-account\\/a-5003 } }"""
     assert httpx.post(url, content=two_customers, headers=auth, timeout=60).status_code == 422
+
+
+def test_cors_is_off_by_default_and_on_when_asked():
+    from fastapi.testclient import TestClient
+
+    from ekb.api import create_app
+
+    def preflight(cors: bool):
+        kb = KnowledgeBase(Settings(root=ROOT, cors=cors), EmbeddedStore())
+        client = TestClient(create_app(kb))
+        return client.options("/sparql", headers={"Origin": "https://yasgui.example",
+                                                  "Access-Control-Request-Method": "POST"})
+
+    assert "access-control-allow-origin" not in preflight(False).headers
+    assert preflight(True).headers["access-control-allow-origin"] == "*"

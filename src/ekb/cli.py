@@ -52,6 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="largest request body accepted (default: 10 MiB)")
     serve.add_argument("--max-result-bytes", type=int, default=256 * 1024 * 1024, metavar="BYTES",
                        help="largest query answer served (default: 256 MiB)")
+    serve.add_argument("--cors", action="store_true", help="allow browser tools on other origins (CORS)")
     serve.add_argument("--allow-service-host", action="append", default=[], metavar="HOST",
                        help="allow SERVICE and LOAD to reach HOST (repeatable; default: none)")
 
@@ -110,6 +111,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         settings.query_timeout_s = args.query_timeout
         settings.max_body_bytes = args.max_body
         settings.max_result_bytes = args.max_result_bytes
+        settings.cors = args.cors
         settings.allowed_service_hosts = tuple(args.allow_service_host)
     return settings
 

@@ -69,6 +69,7 @@ class Settings:
     max_result_bytes: int = 256 * 1024 * 1024
     max_body_bytes: int = 10 * 1024 * 1024
     allowed_service_hosts: tuple[str, ...] = ()
+    cors: bool = False
     reasoner: str = "reasonable"
     # Up to this size the gate validates the whole store; above it, a change known as triples is checked
     # on its neighbourhood (governance.check_delta).

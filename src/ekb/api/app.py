@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse
 
@@ -19,6 +20,9 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
         description="SPARQL, governance reports and JSON-LD over the Quantum Energy knowledge graph.",
     )
     app.state.kb = kb
+    if kb.settings.cors:  # browser tools on other origins (YASGUI, notebooks); writes still need the token
+        app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "PUT", "DELETE"],
+                           allow_headers=["*"], expose_headers=["ETag", "Link", "Last-Modified"])
 
     @app.exception_handler(EkbError)
     async def ekb_error(_: Request, err: EkbError) -> JSONResponse:

@@ -107,13 +107,14 @@ def service_description(request: Request) -> Response:
     fmt = negotiate(request.headers.get("accept"), GRAPH_FORMATS)
     if fmt is None:
         raise NotAcceptable("the service description is available as " + ", ".join(rdf_types) + " or text/html")
-    graph = describe_service(str(request.url_for("sparql_get")), kb_of(request).store.graphs())
+    kb = kb_of(request)
+    graph = describe_service(str(request.url_for("sparql_get")), kb.store.graphs(), bool(kb.settings.allowed_service_hosts))
     body = graph.serialize(format={"turtle": "turtle", "ntriples": "nt", "rdfxml": "xml", "jsonld": "json-ld",
                                    "n3": "n3"}[fmt.name])
     return Response(body, media_type=fmt.media_type, headers={"Vary": "Accept"})
 
 
-def describe_service(endpoint: str, graphs: list[str]) -> rdflib.Graph:
+def describe_service(endpoint: str, graphs: list[str], federation: bool = False) -> rdflib.Graph:
     g = rdflib.Graph()
     g.bind("sd", SD)
     service, dataset, default = rdflib.URIRef(endpoint + "#service"), rdflib.BNode(), rdflib.BNode()
@@ -121,8 +122,9 @@ def describe_service(endpoint: str, graphs: list[str]) -> rdflib.Graph:
     g.add((service, SD.endpoint, rdflib.URIRef(endpoint)))
     for language in (SD.SPARQL11Query, SD.SPARQL11Update):
         g.add((service, SD.supportedLanguage, language))
-    for feature in (SD.UnionDefaultGraph, SD.BasicFederatedQuery):
-        g.add((service, SD.feature, feature))
+    g.add((service, SD.feature, SD.UnionDefaultGraph))
+    if federation:  # SERVICE is refused unless the operator allowed hosts
+        g.add((service, SD.feature, SD.BasicFederatedQuery))
     for fmt in SOLUTION_FORMATS + GRAPH_FORMATS + DATASET_FORMATS:
         g.add((service, SD.resultFormat, rdflib.URIRef(FORMATS_NS + SD_FORMATS[fmt.name])))
     g.add((service, SD.defaultDataset, dataset))
