@@ -25,6 +25,17 @@ SHAPES_GRAPH = GRAPH + "shapes"
 INFERRED_GRAPH = GRAPH + "inferred"
 DATA_GRAPH_PREFIX = GRAPH + "data/"
 HISTORY_GRAPH = GRAPH + "governance-history"
+STAGING_PREFIX = GRAPH + "staging/"  # a load's or a write's temporary graphs
+
+
+def is_data_graph(graph: str) -> bool:
+    """A graph of asserted facts: not shapes, entailments, history, or a load's staging graph."""
+    return graph not in (SHAPES_GRAPH, INFERRED_GRAPH, HISTORY_GRAPH) and not graph.startswith(STAGING_PREFIX)
+
+
+# The same test in SPARQL, for a graph variable.
+DATA_GRAPH_FILTER = (f'FILTER(?g NOT IN (<{SHAPES_GRAPH}>, <{INFERRED_GRAPH}>, <{HISTORY_GRAPH}>) '
+                     f'&& !STRSTARTS(STR(?g), "{STAGING_PREFIX}"))')
 
 PREFIXES: dict[str, str] = {
     "ekb": EKB,

@@ -18,19 +18,21 @@ from functools import lru_cache
 import pyoxigraph as ox
 import rdflib
 
-from ekb.config import GRAPH, HISTORY_GRAPH, ID, INFERRED_GRAPH, SHAPES_GRAPH, sparql_prologue
+from ekb.config import (
+    DATA_GRAPH_FILTER,
+    HISTORY_GRAPH,
+    ID,
+    ONTOLOGY_GRAPH,
+    SHAPES_GRAPH,
+    is_data_graph,
+    sparql_prologue,
+)
 from ekb.store import NTRIPLES, EmbeddedStore, Store
 from ekb.validation import ShaclEngine, TurboEngine
 
 SH = "http://www.w3.org/ns/shacl#"
 SEVERITIES = ("Violation", "Warning", "Info")
-NOT_VALIDATED = {SHAPES_GRAPH, INFERRED_GRAPH, HISTORY_GRAPH}
-STAGING_PREFIX = GRAPH + "staging/"
 
-
-def is_data_graph(graph: str) -> bool:
-    """A graph of asserted facts: not shapes, entailments, history, or a load's staging graph."""
-    return graph not in NOT_VALIDATED and not graph.startswith(STAGING_PREFIX)
 
 
 @dataclass(frozen=True)
@@ -343,8 +345,6 @@ RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 RDFS_SUBCLASS = "http://www.w3.org/2000/01/rdf-schema#subClassOf"
 RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 ONTOLOGY_NS = "https://kb.quantum-energy.example/def/"
-DATA_FILTER = (f'FILTER(?g NOT IN (<{SHAPES_GRAPH}>, <{INFERRED_GRAPH}>, <{HISTORY_GRAPH}>) '
-               f'&& !STRSTARTS(STR(?g), "{STAGING_PREFIX}"))')
 
 
 def neighbourhood(store: Store, seeds: set[str], hops: int = 3, hub_limit: int = 200) -> tuple[set[ox.Triple], set[str]]:
@@ -357,10 +357,10 @@ def neighbourhood(store: Store, seeds: set[str], hops: int = 3, hub_limit: int =
             break
         values = " ".join(str(ox.NamedNode(x)) for x in sorted(frontier))
         found = set(store.construct(f"""CONSTRUCT {{ ?x ?p ?o }} WHERE {{ VALUES ?x {{ {values} }}
-            GRAPH ?g {{ ?x ?p ?o }} {DATA_FILTER} }}"""))
+            GRAPH ?g {{ ?x ?p ?o }} {DATA_GRAPH_FILTER} }}"""))
         found |= set(store.construct(f"""CONSTRUCT {{ ?s ?p ?x }} WHERE {{ VALUES ?x {{ {values} }}
             {{ SELECT ?x (COUNT(*) AS ?n) WHERE {{ VALUES ?x {{ {values} }} GRAPH ?h {{ ?s ?q ?x }} }} GROUP BY ?x }}
-            FILTER(?n <= {hub_limit}) GRAPH ?g {{ ?s ?p ?x }} {DATA_FILTER} }}"""))
+            FILTER(?n <= {hub_limit}) GRAPH ?g {{ ?s ?p ?x }} {DATA_GRAPH_FILTER} }}"""))
         triples |= found
         reached = set()
         for t in found:
@@ -384,9 +384,9 @@ def check_delta(store: Store, delta: Delta, engine: ShaclEngine | None = None) -
     touched = delta.touched()
     triples, ring = neighbourhood(store, touched)
     staging = EmbeddedStore()
-    hierarchy = store.query(f"""CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{ONTOLOGY_GRAPH_NAME}> {{ ?s ?p ?o }}
+    hierarchy = store.query(f"""CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{ONTOLOGY_GRAPH}> {{ ?s ?p ?o }}
         VALUES ?p {{ <{RDFS_SUBCLASS}> <{RDFS_LABEL}> }} }}""", graph_format=NTRIPLES).body  # what shapes read there
-    staging.replace_graphs({ONTOLOGY_GRAPH_NAME: hierarchy,
+    staging.replace_graphs({ONTOLOGY_GRAPH: hierarchy,
                             delta.graph: ox.serialize(list(triples), format=ox.RdfFormat.N_TRIPLES)})
     shapes = store.graph_ntriples(SHAPES_GRAPH)  # the live store's bytes are stable: the compiled shapes are reused
     focus = sorted(touched | ring)
@@ -397,5 +397,3 @@ def check_delta(store: Store, delta: Delta, engine: ShaclEngine | None = None) -
     new = with_context([f for f in after.findings if f.key not in known], store)  # only what is reported
     return GateResult(not any(f.severity == "Violation" for f in new), new, after, frozenset(triples))
 
-
-ONTOLOGY_GRAPH_NAME = GRAPH + "ontology"

@@ -12,7 +12,7 @@ from functools import cached_property
 import pyoxigraph as ox
 
 from ekb import loader
-from ekb.config import Settings
+from ekb.config import Settings, is_data_graph
 from ekb.errors import GateRefused
 from ekb.formats import GRAPH_FORMATS, SOLUTION_FORMATS, Format
 from ekb.governance import (
@@ -21,7 +21,6 @@ from ekb.governance import (
     Report,
     check_change,
     check_delta,
-    is_data_graph,
     record_run,
     validate_store,
 )

@@ -18,9 +18,8 @@ from pathlib import Path
 import pyoxigraph as ox
 from pyld import jsonld
 
-from ekb.config import BASE_IRI, EKB, HISTORY_GRAPH, ID, INFERRED_GRAPH, SHAPES_GRAPH, UTIL
+from ekb.config import BASE_IRI, DATA_GRAPH_FILTER, EKB, ID, INFERRED_GRAPH, UTIL
 from ekb.errors import InputError, NotFound
-from ekb.governance import STAGING_PREFIX
 from ekb.store import Store
 
 CONTEXT_VERSION = "v1"
@@ -54,10 +53,10 @@ PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 CONSTRUCT {{ ?s ?p ?o . ?o rdfs:label ?label }} WHERE {{
   VALUES ?s {{ {subjects} }}
-  {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?g NOT IN (<{inferred}>, <{shapes}>, <{history}>) && !STRSTARTS(STR(?g), "{staging}")) }}
+  {{ GRAPH ?g {{ ?s ?p ?o }} {data_graphs} }}
   UNION
   {{ GRAPH <{inferred}> {{ ?s ?p ?o }} ?p owl:inverseOf|^owl:inverseOf ?q .
-     GRAPH ?asserted {{ ?o ?q ?s }} FILTER(?asserted NOT IN (<{inferred}>, <{shapes}>, <{history}>)) }}
+     GRAPH ?g {{ ?o ?q ?s }} {data_graphs} }}
   OPTIONAL {{ ?o rdfs:label ?label . FILTER(isIRI(?o) && ?p != rdf:type) }}
 }}"""
 
@@ -67,8 +66,7 @@ def describe(store: Store, subjects: Iterable[str]) -> list[ox.Triple]:
     values = " ".join(str(ox.NamedNode(s)) for s in subjects)
     if not values:
         return []
-    query = DESCRIBE.format(subjects=values, inferred=INFERRED_GRAPH, shapes=SHAPES_GRAPH, history=HISTORY_GRAPH,
-                            staging=STAGING_PREFIX)
+    query = DESCRIBE.format(subjects=values, inferred=INFERRED_GRAPH, data_graphs=DATA_GRAPH_FILTER)
     return sorted(set(store.construct(query)), key=str)
 
 

@@ -19,10 +19,17 @@ from pathlib import Path
 import pyoxigraph as ox
 import rdflib
 
-from ekb.config import BASE_IRI, DATA_GRAPH_PREFIX, INFERRED_GRAPH, ONTOLOGY_GRAPH, SHAPES_GRAPH, Settings
+from ekb.config import (
+    BASE_IRI,
+    DATA_GRAPH_PREFIX,
+    INFERRED_GRAPH,
+    ONTOLOGY_GRAPH,
+    SHAPES_GRAPH,
+    STAGING_PREFIX,
+    Settings,
+)
 from ekb.errors import InputError, RdfSyntaxError
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, by_name, for_file
-from ekb.governance import STAGING_PREFIX
 from ekb.reasoning import Reasoner, reasoner_named, useful_ntriples
 from ekb.store import NTRIPLES, Store, clean_parser_message
 from ekb.terms import triple_to_ox

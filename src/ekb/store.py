@@ -105,11 +105,15 @@ class Store(ABC):
         return self.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {g} {{ ?s ?p ?o }} }}", graph_format=NTRIPLES).body
 
     def export(self, fmt: Format, graph: str | None = None) -> bytes:
-        """One graph (any RDF format) or every named graph (a dataset format keeps graph names)."""
-        quads = self.quads(graph)
-        if fmt.engine.supports_datasets:
-            return ox.serialize(quads, format=fmt.engine)
-        return ox.serialize([q.triple for q in quads], format=fmt.engine)
+        """One graph (any RDF format) or every named graph (a dataset format keeps graph names; another
+        format merges them), serialised by the engine."""
+        if not fmt.engine.supports_datasets:
+            where = f"GRAPH {ox.NamedNode(graph)} {{ ?s ?p ?o }}" if graph else "GRAPH ?g { ?s ?p ?o }"
+            return self.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ {where} }}", graph_format=fmt).body
+        return self.dump_dataset(fmt, graph)
+
+    def dump_dataset(self, fmt: Format, graph: str | None = None) -> bytes:
+        return ox.serialize(self.quads(graph), format=fmt.engine)
 
     def replace_graphs(self, graphs: Mapping[str, bytes], drop: Iterable[str] = ()) -> None:
         """Replace several graphs (N-Triples content) and drop others, in one atomic update."""
@@ -189,6 +193,11 @@ class EmbeddedStore(Store):
             return Answer(kind, fmt.media_type, _serialize_with_limits(result, fmt, timeout_s, max_bytes))
         finally:
             del result
+
+    def dump_dataset(self, fmt: Format, graph: str | None = None) -> bytes:
+        if graph:  # keep the graph name, which dump(from_graph=...) drops
+            return ox.serialize(self._store.quads_for_pattern(None, None, None, ox.NamedNode(graph)), format=fmt.engine)
+        return self._store.dump(format=fmt.engine)
 
     def graphs(self) -> list[str]:
         """Named graphs that hold triples, without scanning the data (start-up on a large store)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pyoxigraph as ox
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
@@ -11,7 +10,7 @@ from ekb.api.protocol import NotAcceptable, UnsupportedMediaType, kb_of, media_t
 from ekb.config import DATA_GRAPH_PREFIX
 from ekb.errors import InputError
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, by_name
-from ekb.governance import check_change, history
+from ekb.governance import Delta, check_change, history
 from ekb.loader import parse_bytes
 from ekb.report import MEDIA_TYPES, render
 
@@ -66,25 +65,13 @@ async def _proposed_change(request: Request):
                 parts[name] = parse_bytes(raw, fmt, f"the '{name}' part")
         if not parts:
             raise InputError("the form needs an 'add' part, a 'remove' part or both")
-        return lambda store: _apply(store, graph, parts.get("add", []), parts.get("remove", []))
+        return Delta(graph, tuple(parts.get("add", [])), tuple(parts.get("remove", []))).apply
     fmt = by_name(media_type, GRAPH_FORMATS) or by_name(media_type, DATASET_FORMATS)
     if fmt is None:
         raise UnsupportedMediaType(f"unsupported Content-Type {media_type or '(none)'}: send RDF (Turtle, JSON-LD, ...), "
                                    "multipart/form-data with add/remove, or application/sparql-update")
     triples = parse_bytes(await read_body(request), fmt.media_type, "request body")
-    return lambda store: _apply(store, graph, triples, [])
-
-
-def _apply(store, graph: str, add: list, remove: list) -> None:
-    """Remove `remove` from every graph that holds it, then add `add` to `graph`, in one update."""
-    parts = []
-    if remove:
-        body = ox.serialize(remove, format=ox.RdfFormat.N_TRIPLES).decode()
-        parts += [f"DELETE DATA {{ GRAPH <{g}> {{ {body} }} }}" for g in store.graphs()]
-    if add:
-        body = ox.serialize(add, format=ox.RdfFormat.N_TRIPLES).decode()
-        parts.append(f"INSERT DATA {{ GRAPH {ox.NamedNode(graph)} {{ {body} }} }}")
-    store.update(" ;\n".join(parts))
+    return Delta(graph, tuple(triples)).apply
 
 
 @router.post("/governance/validate", summary="Dry run: what would the store plus this change violate? Nothing is stored")
