@@ -9,7 +9,7 @@ the same. Query answers come back already serialised by the engine, never row by
 from __future__ import annotations
 
 import re
-import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -227,23 +227,20 @@ class EmbeddedStore(Store):
 
 
 class _LimitedWriter:
-    """A sink that stops the engine's streaming serialisation past the time limit or the size limit."""
+    """A sink that stops the engine's streaming serialisation past the time limit or the size limit.
+    The deadline is a timestamp checked on each write: no timer thread on the hot path."""
 
     def __init__(self, timeout_s: float | None, max_bytes: int | None):
         self.chunks: list[bytes] = []
         self.size, self.max_bytes = 0, max_bytes
-        self._expired = threading.Event()
-        self._timer = threading.Timer(timeout_s, self._expired.set) if timeout_s else None
-        if self._timer:
-            self._timer.daemon = True
-            self._timer.start()
+        self.deadline = time.monotonic() + timeout_s if timeout_s else None
 
     @property
     def expired(self) -> bool:
-        return self._expired.is_set()
+        return self.deadline is not None and time.monotonic() > self.deadline
 
     def write(self, data: bytes) -> int:
-        if self._expired.is_set():
+        if self.expired:
             raise QueryTimeout("the query ran past its time limit and was stopped")
         self.size += len(data)
         if self.max_bytes is not None and self.size > self.max_bytes:
@@ -254,10 +251,6 @@ class _LimitedWriter:
 
     def flush(self) -> None:
         pass
-
-    def close(self) -> None:
-        if self._timer:
-            self._timer.cancel()
 
 
 def _serialize_with_limits(result, fmt: Format, timeout_s: float | None, max_bytes: int | None) -> bytes:
@@ -273,7 +266,6 @@ def _serialize_with_limits(result, fmt: Format, timeout_s: float | None, max_byt
             raise QueryTimeout("the query ran past its time limit and was stopped") from None
         raise StoreUnavailable(f"the query failed while running: {err}") from None
     finally:
-        sink.close()
         del result
     return b"".join(sink.chunks)
 
