@@ -90,3 +90,32 @@ def test_unreachable_endpoint_is_one_line(tmp_path):
 def test_missing_folder(tmp_path):
     result = ekb("load", "--root", str(tmp_path))
     assert result.returncode == 1 and "missing folder" in result.stderr
+
+
+def test_serve_on_an_existing_store_answers_without_reloading(tmp_path):
+    import os
+    import signal
+    import time
+
+    import httpx
+
+    project = tmp_path / "project"
+    make_project(project)
+    store = str(tmp_path / "store")
+    assert ekb("load", "--root", str(project), "--store", store).returncode == 0
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "ekb.cli", "serve", "--root", str(project), "--store", store,
+                               "--port", str(port)], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).json()
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        assert health["backend"] == "embedded-disk" and health["triples"] > 0
+    finally:
+        os.kill(server.pid, signal.SIGTERM)
+        _, stderr = server.communicate(timeout=20)
+    assert "loaded" not in stderr and "ekb serving on" in stderr
