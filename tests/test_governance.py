@@ -267,3 +267,22 @@ def test_neighbourhood_gate_accepts_a_good_change(loaded_kb):
     delta = Delta("https://kb.quantum-energy.example/graph/data/fixture", added=tuple(q.triple for q in scratch.quads()))
     result = check_delta(loaded_kb.store, delta)
     assert result.accepted and result.new_findings == []
+
+
+def test_a_neighbourhood_write_adds_its_entailments_and_no_copies_of_facts():
+    from ekb.config import INFERRED_GRAPH, Settings
+    from ekb.kb import KnowledgeBase
+
+    kb = KnowledgeBase(Settings(root=ROOT, gate_full_max_triples=0), EmbeddedStore())
+    kb.load()
+    scratch = EmbeddedStore()
+    scratch.update(insert("""<urn:capability:field-sales> a ekb:L2Capability ; rdfs:label "Field Sales"@en ;
+        ekb:hasParentCapability id:capability/10-customer-engagement-and-service ;
+        ekb:hasAccountableOwner id:owner/chief-customer-officer ."""))
+    delta = Delta("https://kb.quantum-energy.example/graph/data/fixture", added=tuple(q.triple for q in scratch.quads()))
+    kb.write(delta.apply, delta)
+    assert kb.store.ask(P + f"""ASK {{ GRAPH <{INFERRED_GRAPH}> {{ <urn:capability:field-sales> ekb:isWithinCapability
+        <{ID}capability/10-customer-engagement-and-service> }} }}""")
+    assert not kb.store.ask(P + f"""ASK {{ GRAPH <{INFERRED_GRAPH}> {{ ?s ?p ?o }}
+        GRAPH ?g {{ ?s ?p ?o }} FILTER(?g != <{INFERRED_GRAPH}>) }}""")
+    assert not [g for g in kb.store.graphs() if "/staging/" in g]

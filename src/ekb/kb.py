@@ -123,8 +123,9 @@ class KnowledgeBase:
         scratch = loader.staging_name(run, "premises")
         try:
             self.store.load_graph(scratch, ox.serialize(list(triples), format=ox.RdfFormat.N_TRIPLES))
-            premises = [scratch, loader.ONTOLOGY_GRAPH]
-            loader.infer_into(self.store, premises, target, reasoner_named(self.settings.reasoner))
+            asserted = [g for g in self.store.graphs() if is_data_graph(g)]  # the whole store, not the neighbourhood
+            loader.infer_into(self.store, [scratch, loader.ONTOLOGY_GRAPH], target, reasoner_named(self.settings.reasoner),
+                              asserted)
             self.store.update(f"ADD SILENT GRAPH <{target}> TO <{loader.INFERRED_GRAPH}>")
         finally:
             loader.drop_staging(self.store, run)

@@ -123,13 +123,15 @@ def premise_ntriples(store: Store, graph: str) -> bytes:
     return store.query(query, graph_format=NTRIPLES).body
 
 
-def infer_into(store: Store, premises: Iterable[str], target: str, reasoner: Reasoner) -> None:
+def infer_into(store: Store, premises: Iterable[str], target: str, reasoner: Reasoner,
+               asserted: Iterable[str] | None = None) -> None:
     """Materialise OWL 2 RL over the `premises` graphs into the (empty) graph `target`, keeping only what
-    is useful and not already asserted; the engine does the set difference."""
+    is useful and not already asserted in the `asserted` graphs (default: the premises); the engine does the
+    set difference."""
     premises = list(premises)
     closure = reasoner.closure(b"".join(premise_ntriples(store, g) for g in premises))
     store.load_graph(target, "".join(useful_ntriples(closure)).encode("utf-8"), ox.RdfFormat.N_TRIPLES, "entailments")
-    asserted = ", ".join(str(ox.NamedNode(g)) for g in premises)
+    asserted = ", ".join(str(ox.NamedNode(g)) for g in (premises if asserted is None else asserted))
     store.update(f"""DELETE {{ GRAPH <{target}> {{ ?s ?p ?o }} }}
                      WHERE {{ GRAPH <{target}> {{ ?s ?p ?o }} GRAPH ?g {{ ?s ?p ?o }} FILTER(?g IN ({asserted})) }}""")
 
