@@ -148,3 +148,15 @@ def test_binding_rejects_bad_typed_values(loaded_kb):
     assert str(typed.term("42")) == '"42"^^<http://www.w3.org/2001/XMLSchema#integer>'
     with pytest.raises(InputError, match="not a valid xsd:integer"):
         typed.term("42 } ")
+
+
+def test_a_browser_gets_a_table_that_links_onward(api):
+    page = httpx.get(f"{api.url}/queries/owners-of", params={"element": ID + "system/scada"},
+                     headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "<table>" in page.text and 'href="/id/owner/vp-system-operations"' in page.text
+    assert "1 row." in page.text
+    assert httpx.get(f"{api.url}/queries/owners-of", params={"element": ID + "system/scada", "format": "html"}
+                     ).headers["content-type"].startswith("text/html")
+    plain = httpx.get(f"{api.url}/queries/owners-of", params={"element": ID + "system/scada"})
+    assert plain.headers["content-type"].startswith("application/sparql-results+json")

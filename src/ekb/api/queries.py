@@ -6,10 +6,16 @@ so clients generated from OpenAPI call them by name.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
+import json
+from html import escape
+from urllib.parse import urlencode
 
-from ekb.api.protocol import answer_query, kb_of, result_formats
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from ekb.api.protocol import answer_query, kb_of, prefers_html, result_formats
+from ekb.config import BASE_IRI
+from ekb.formats import SOLUTION_FORMATS
 from ekb.library import NamedQuery
 
 router = APIRouter(tags=["curated queries"])
@@ -39,12 +45,51 @@ async def run_query(name: str, request: Request) -> Response:
     values = {k: v for k, v in request.query_params.items() if k not in ("format", "page")}
     page_text = request.query_params.get("page")
     page = int(page_text) if page_text and page_text.isdigit() else None
-    formats = result_formats(request, request.query_params.get("format"))
     text = query.bind(values, page)  # bad parameters are refused before anything runs
-    response = await answer_query(request, lambda s, g: kb.sparql(text, s, g), formats)
+    if request.query_params.get("format") == "html" or (
+            "format" not in request.query_params and prefers_html(request, [f.media_type for f in SOLUTION_FORMATS])):
+        as_json = await answer_query(request, lambda s, g: kb.sparql(text, s, g), (SOLUTION_FORMATS[0], None))
+        response = HTMLResponse(results_page(query, values, as_json.body))
+        response.headers["Vary"] = "Accept"
+    else:
+        formats = result_formats(request, request.query_params.get("format"))
+        response = await answer_query(request, lambda s, g: kb.sparql(text, s, g), formats)
     if query.pagination:
         response.headers["Link"] = pagination_links(request, page or 1)
     return response
+
+
+def _cell(term: dict | None) -> str:
+    if term is None:
+        return ""
+    value = term["value"]
+    if term["type"] == "uri":
+        href = "/" + value[len(BASE_IRI):] if value.startswith(BASE_IRI) else value
+        return f'<a href="{escape(href)}">{escape(value.rsplit("/", 1)[-1])}</a>'
+    return escape(value)
+
+
+def results_page(query: NamedQuery, values: dict[str, str], body: bytes) -> str:
+    """A curated query's answer as a table a person reads, each resource linking to its own page."""
+    results = json.loads(body)
+    names = results["head"].get("vars", [])
+    rows = results.get("results", {}).get("bindings", [])
+    head = "".join(f"<th>{escape(n)}</th>" for n in names)
+    cells = "".join("<tr>" + "".join(f"<td>{_cell(row.get(n))}</td>" for n in names) + "</tr>" for row in rows)
+    given = ", ".join(f"{escape(k)} = {escape(v)}" for k, v in values.items()) or "none"
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(query.summary)}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:80rem;margin:2rem auto;padding:0 1rem;color:#1d2330}}
+table{{border-collapse:collapse;width:100%;font-size:.92rem}}td,th{{text-align:left;padding:.3rem .5rem;
+border-bottom:1px solid #e3e7ef;vertical-align:top}}.meta{{color:#5b6475}}</style></head><body>
+<p><a href="/sparql">SPARQL</a> · <a href="/queries">curated queries</a> · <a href="/docs">API</a></p>
+<h1>{escape(query.summary)}</h1><p>{escape(query.description)}</p>
+<p class="meta">Parameters: {given}. {len(rows)} row{"s" if len(rows) != 1 else ""}. Also as
+<a href="?{escape(_query_string(values, "csv"))}">CSV</a> and <a href="?{escape(_query_string(values, "json"))}">JSON</a>.</p>
+<table><tr>{head}</tr>{cells}</table></body></html>"""
+
+
+def _query_string(values: dict[str, str], fmt: str) -> str:
+    return urlencode({**values, "format": fmt})
 
 
 def pagination_links(request: Request, page: int) -> str:
@@ -81,7 +126,7 @@ def library_openapi(schema: dict, queries: dict[str, NamedQuery]) -> dict:
             parameters.append({"name": "page", "in": "query", "required": False,
                                "schema": {"type": "integer", "minimum": 1, "default": 1}})
         parameters.append({"name": "format", "in": "query", "required": False,
-                           "schema": {"type": "string", "enum": ["json", "xml", "csv", "tsv"]},
+                           "schema": {"type": "string", "enum": ["json", "xml", "csv", "tsv", "html"]},
                            "description": "result format, instead of the Accept header"})
         schema["paths"][f"/queries/{query.name}"] = {"get": {
             "tags": ["curated queries"] + query.tags, "summary": query.summary, "description": query.description,
