@@ -69,11 +69,6 @@ class KnowledgeBase:
                                 default_graphs=default_graphs, named_graphs=named_graphs,
                                 timeout_s=self.settings.query_timeout_s, max_bytes=self.settings.max_result_bytes)
 
-    def run_named(self, name: str, values: dict[str, str], solution_format: Format = SOLUTION_FORMATS[0],
-                  graph_format: Format = GRAPH_FORMATS[0], page: int | None = None) -> Answer:
-        """A curated query of the library, its parameters bound as RDF terms."""
-        return self.sparql(self.library.get(name).bind(values, page), solution_format, graph_format)
-
     def update(self, text: str) -> GateResult:
         """A SPARQL Update through the governance gate."""
         check_remote_access(text, self.settings.allowed_service_hosts)

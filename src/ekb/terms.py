@@ -1,4 +1,4 @@
-"""Conversions between pyoxigraph terms (the store's) and rdflib terms (the reference tools')."""
+"""Conversions from rdflib terms (what rdflib's parsers and the reasoners give) to pyoxigraph terms (the store's)."""
 
 from __future__ import annotations
 
@@ -6,17 +6,6 @@ import pyoxigraph as ox
 import rdflib
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-
-
-def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> rdflib.term.Node:
-    if isinstance(term, ox.NamedNode):
-        return rdflib.URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return rdflib.BNode(term.value)
-    if term.language:
-        return rdflib.Literal(term.value, lang=term.language)
-    datatype = term.datatype.value
-    return rdflib.Literal(term.value, datatype=None if datatype == XSD_STRING else rdflib.URIRef(datatype))
 
 
 def to_ox(term: rdflib.term.Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
@@ -31,13 +20,6 @@ def to_ox(term: rdflib.term.Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
             return ox.Literal(str(term), datatype=ox.NamedNode(str(term.datatype)))
         return ox.Literal(str(term))
     raise TypeError(f"cannot convert {term!r} to an RDF term")
-
-
-def triples_to_rdflib(triples) -> rdflib.Graph:
-    graph = rdflib.Graph()
-    for t in triples:
-        graph.add((to_rdflib(t.subject), to_rdflib(t.predicate), to_rdflib(t.object)))
-    return graph
 
 
 def triple_to_ox(s, p, o) -> ox.Triple | None:
