@@ -9,6 +9,7 @@ import pytest
 from ekb.config import DATA_GRAPH_PREFIX, INFERRED_GRAPH, ONTOLOGY_GRAPH, SHAPES_GRAPH, Settings
 from ekb.errors import InputError, RdfSyntaxError
 from ekb.loader import load
+from ekb.store import EmbeddedStore, RemoteStore
 
 ONTOLOGY = """@prefix : <http://e/> . @prefix owl: <http://www.w3.org/2002/07/owl#> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
@@ -16,6 +17,18 @@ ONTOLOGY = """@prefix : <http://e/> . @prefix owl: <http://www.w3.org/2002/07/ow
 """
 SHAPES = "@prefix sh: <http://www.w3.org/ns/shacl#> . <http://e/S> a sh:NodeShape .\n"
 DATA = "@prefix : <http://e/> . :a :hasPart :b . :a a :Capability .\n"
+
+
+@pytest.fixture(params=["memory", "disk", "remote"])
+def store(request, oxigraph_server, tmp_path_factory):
+    """An empty store of each kind: on disk a load stages in a separate store and installs differences."""
+    if request.param == "remote":
+        oxigraph_server.clear()
+        backend = RemoteStore(oxigraph_server.query_url)
+    else:
+        backend = EmbeddedStore(tmp_path_factory.mktemp("stores") / "kb" if request.param == "disk" else None)
+    yield backend
+    backend.close()
 
 
 def make_project(root: Path) -> Settings:
@@ -75,3 +88,24 @@ def test_other_rdf_syntaxes_are_read(store, tmp_path):
 def test_missing_folder_is_reported(store, tmp_path):
     with pytest.raises(InputError, match="missing folder"):
         load(store, Settings(root=tmp_path))
+
+
+def test_a_reload_on_disk_gives_what_a_fresh_load_gives_and_leaves_no_staging(tmp_path):
+    settings = make_project(tmp_path / "project")
+    store = EmbeddedStore(tmp_path / "stores" / "kb")
+    load(store, settings)
+    (tmp_path / "project" / "data" / "org" / "units.ttl").write_text(
+        "@prefix : <http://e/> . :a :hasPart :c . :a a :Capability . :c :label \"c\" .\n")
+    (tmp_path / "project" / "shapes" / "s.ttl").write_text(
+        "@prefix sh: <http://www.w3.org/ns/shacl#> . <http://e/S> a sh:NodeShape ; sh:property [ sh:path <http://e/p> ] .\n")
+    load(store, settings)
+    fresh = EmbeddedStore()
+    load(fresh, settings)
+    for graph in fresh.graphs():
+        assert store.graph_ntriples(graph).count(b"\n") == fresh.graph_ntriples(graph).count(b"\n"), graph
+    assert not store.ask("ASK { GRAPH ?g { <http://e/a> <http://e/hasPart> <http://e/b> } }")
+    assert store.ask("ASK { GRAPH ?g { <http://e/c> <http://e/partOf> <http://e/a> } }")
+    (tmp_path / "project" / "data" / "broken.ttl").write_text(":x :p .\n")
+    with pytest.raises(RdfSyntaxError):
+        load(store, settings)
+    assert sorted(p.name for p in (tmp_path / "stores").iterdir()) == ["kb"]

@@ -72,11 +72,12 @@ def discover(settings: Settings) -> list[SourceFile]:
     return sources
 
 
-def read_source(path: Path, label: str) -> tuple[bytes, ox.RdfFormat]:
-    """A file's bytes in a syntax the engine parses: as they are, or converted by rdflib for other syntaxes."""
+def read_source(path: Path, label: str) -> tuple[bytes | Path, ox.RdfFormat]:
+    """A file in a syntax the engine parses: the file itself (the engine streams it), or its content converted
+    by rdflib for other syntaxes."""
     fmt = for_file(path.name) or (for_file("x.jsonld") if path.suffix.lower() == ".json" else None)
     if fmt is not None:
-        return path.read_bytes(), fmt.engine
+        return path, fmt.engine
     try:
         graph = rdflib.Dataset()
         graph.parse(str(path), format=rdflib.util.guess_format(str(path)), publicID=BASE_IRI)
@@ -90,8 +91,9 @@ def parse_file(path: Path, label: str | None = None) -> list[ox.Triple]:
     """Any RDF file as triples (for tools and tests; the pipeline itself never materialises them)."""
     label = label or str(path)
     data, fmt = read_source(path, label)
+    where = {"path": str(data)} if isinstance(data, Path) else {"input": data}
     try:
-        return [q.triple for q in ox.parse(data, format=fmt, base_iri=BASE_IRI)]
+        return [q.triple for q in ox.parse(**where, format=fmt, base_iri=BASE_IRI)]
     except SyntaxError as err:
         raise RdfSyntaxError(label, clean_parser_message(err.msg), err.lineno, err.offset) from None
     except (ValueError, OSError) as err:
@@ -155,22 +157,23 @@ def load(store: Store, settings: Settings, progress: Progress = lambda _: None) 
     drop_staging(store)  # what a crashed load may have left behind
     run = uuid.uuid4().hex[:12]
     staged = {g: staging_name(run, g) for g in (ONTOLOGY_GRAPH, SHAPES_GRAPH)}
-    try:
-        for number, source in enumerate(sources, 1):
-            label = str(source.path.relative_to(settings.root))
-            progress(f"[{number}/{len(sources)}] parsing {label}")
-            staged.setdefault(source.graph, staging_name(run, source.graph))
-            data, fmt = read_source(source.path, label)
-            store.load_graph(staged[source.graph], data, fmt, label)
-        progress(f"reasoning (OWL 2 RL, {reasoner.name}) over the ontology and data")
-        staged[INFERRED_GRAPH] = staging_name(run, INFERRED_GRAPH)
-        premises = [staged[g] for g in staged if g not in (SHAPES_GRAPH, INFERRED_GRAPH)]
-        infer_into(store, premises, staged[INFERRED_GRAPH], reasoner)
-        stale = [g for g in store.graphs() if g.startswith(DATA_GRAPH_PREFIX) and g not in staged]
-        progress(f"swapping {len(staged)} graphs in one transaction")
-        store.swap(staged, drop=stale)
-    except BaseException:
-        drop_staging(store, run)
-        raise
+    with store.staging_area() as stage:
+        try:
+            for number, source in enumerate(sources, 1):
+                label = str(source.path.relative_to(settings.root))
+                progress(f"[{number}/{len(sources)}] parsing {label}")
+                staged.setdefault(source.graph, staging_name(run, source.graph))
+                data, fmt = read_source(source.path, label)
+                stage.load_graph(staged[source.graph], data, fmt, label)
+            progress(f"reasoning (OWL 2 RL, {reasoner.name}) over the ontology and data")
+            staged[INFERRED_GRAPH] = staging_name(run, INFERRED_GRAPH)
+            premises = [staged[g] for g in staged if g not in (SHAPES_GRAPH, INFERRED_GRAPH)]
+            infer_into(stage, premises, staged[INFERRED_GRAPH], reasoner)
+            stale = [g for g in store.graphs() if g.startswith(DATA_GRAPH_PREFIX) and g not in staged]
+            progress(f"installing {len(staged)} graphs")
+            store.install(stage, staged, drop=stale)
+        except BaseException:
+            drop_staging(stage, run)
+            raise
     return LoadReport(graphs=store.counts(), dropped=stale, seconds=time.perf_counter() - started,
                       reasoner=reasoner.name)

@@ -11,8 +11,10 @@ from __future__ import annotations
 import multiprocessing
 import os
 import tempfile
+import warnings
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Protocol
 
 import owlrl
@@ -184,14 +186,22 @@ def materialise(premises: bytes, reasoner: Reasoner, sliced: bool = True, slice_
     asserted = set(premises.decode("utf-8").splitlines(keepends=True))
     parts = slices(premises, slice_lines) if sliced else [premises]
     workers = min(os.cpu_count() or 1, len(parts)) if workers is None else workers
+    done = 0
     if workers > 1 and len(parts) >= PARALLEL_SLICES:
-        context = multiprocessing.get_context("spawn")  # a fresh interpreter: safe under a threaded server
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            texts = pool.map(useful_text, [reasoner.name] * len(parts), parts)
-            yield from (line for text in texts for line in text.splitlines(keepends=True) if line not in asserted)
-        return
-    for part in parts:
+        try:
+            for text in in_workers(parts, reasoner.name, workers):
+                yield from (line for line in text.splitlines(keepends=True) if line not in asserted)
+                done += 1
+        except BrokenProcessPool as err:  # e.g. a calling script without an `if __name__ == "__main__"` guard
+            warnings.warn(f"reasoning worker processes failed ({err}); going on in this process", stacklevel=2)
+    for part in parts[done:]:
         yield from (line for line in useful_ntriples(reasoner.closure(part)) if line not in asserted)
+
+
+def in_workers(parts: list[bytes], engine: str, workers: int) -> Iterator[str]:
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: safe under a threaded server
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        yield from pool.map(useful_text, [engine] * len(parts), parts)
 
 
 def useful_text(engine: str, premises: bytes) -> str:

@@ -8,10 +8,14 @@ the same. Query answers come back already serialised by the engine, never row by
 
 from __future__ import annotations
 
+import gc
 import re
+import shutil
+import tempfile
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,8 +123,11 @@ class Store(ABC):
         """Replace several graphs (N-Triples content) and drop others, in one atomic update."""
         self.update(replace_graphs_update(graphs, drop))
 
-    def load_graph(self, graph: str, data: bytes, fmt: ox.RdfFormat = ox.RdfFormat.N_TRIPLES, source: str = "data") -> None:
-        """Add an RDF document to a graph (a staging graph: several requests may be needed on a remote server)."""
+    def load_graph(self, graph: str, data: bytes | Path, fmt: ox.RdfFormat = ox.RdfFormat.N_TRIPLES,
+                   source: str = "data") -> None:
+        """Add an RDF document (bytes or a file) to a graph (a staging graph: several requests may be needed on
+        a remote server)."""
+        data = data.read_bytes() if isinstance(data, Path) else data
         try:
             triples = [q.triple for q in ox.parse(data, format=fmt, base_iri=BASE_IRI)]
         except SyntaxError as err:
@@ -129,6 +136,17 @@ class Store(ABC):
         for start in range(0, len(triples), CHUNK):
             body = ox.serialize(triples[start:start + CHUNK], format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
             self.update(f"INSERT DATA {{ GRAPH {target} {{\n{body}\n}} }}")
+
+    @contextmanager
+    def staging_area(self) -> Iterator[Store]:
+        """Where a load stages its graphs before `install`: by default this store itself (staging graphs)."""
+        yield self
+
+    def install(self, stage: Store, staged: Mapping[str, str], drop: Iterable[str] = ()) -> None:
+        """Replace live graphs with the graphs staged (live name -> staging name) in `stage`, drop others."""
+        if stage is not self:
+            raise TypeError(f"{type(self).__name__} stages in itself")
+        self.swap(staged, drop)
 
     def swap(self, staged: Mapping[str, str], drop: Iterable[str] = ()) -> None:
         """Move staging graphs onto their live names and drop others, in one atomic update."""
@@ -164,6 +182,8 @@ class EmbeddedStore(Store):
     def __init__(self, path: Path | None = None):
         self.path = path
         try:
+            if path:
+                path.mkdir(parents=True, exist_ok=True)
             self._store = ox.Store(str(path)) if path else ox.Store()
         except OSError as err:
             raise StoreUnavailable(f"cannot open the store in {path}: {err}") from err
@@ -206,12 +226,70 @@ class EmbeddedStore(Store):
 
     def load_graph(self, graph, data, fmt=ox.RdfFormat.N_TRIPLES, source="data") -> None:
         # On disk the bulk loader writes RocksDB files directly (several times faster than a transaction); it is
-        # not atomic, which is right for the staging graphs this loads: a failed load drops them.
+        # not atomic, which is right for what this loads: staging graphs (a failed load drops them) and graphs
+        # that were empty (see `install`).
         load = self._store.bulk_load if self.path else self._store.load
+        where = {"path": str(data)} if isinstance(data, Path) else {"input": data}
         try:
-            load(data, format=fmt, to_graph=ox.NamedNode(graph), base_iri=BASE_IRI)
+            load(**where, format=fmt, to_graph=ox.NamedNode(graph), base_iri=BASE_IRI)
         except SyntaxError as err:
             raise RdfSyntaxError(source, clean_parser_message(err.msg), err.lineno, err.offset) from None
+
+    @contextmanager
+    def staging_area(self) -> Iterator[Store]:
+        """On disk, a disposable store beside this one: a transaction in RocksDB holds every quad it writes in
+        memory, so staging graphs in the live store and moving them (10^6 quads: 100 s, 5 GiB) is what a large
+        load must avoid. The directory is deleted afterwards, which costs nothing whatever its size."""
+        if not self.path:
+            yield self
+            return
+        prefix = f".{self.path.name}.staging-"
+        for leftover in self.path.parent.glob(prefix + "*"):  # a crashed load's (this store is locked: not a live one)
+            shutil.rmtree(leftover, ignore_errors=True)
+        folder = Path(tempfile.mkdtemp(prefix=prefix, dir=self.path.parent))
+        stage = EmbeddedStore(folder)
+        try:
+            yield stage
+        finally:
+            stage._store = None  # the engine closes its files when its last reference goes
+            gc.collect()
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def install(self, stage: Store, staged: Mapping[str, str], drop: Iterable[str] = ()) -> None:
+        """Graphs that are empty here are bulk-loaded from the stage (nothing is lost if that stops half way:
+        the next load finishes it); the others receive only their difference, all in one transaction, so a
+        reload that changes little writes little and readers never see half of it."""
+        if stage is self:
+            return self.swap(staged, drop)
+        if not isinstance(stage, EmbeddedStore) or stage.path is None:
+            raise TypeError("a separate stage must be an embedded store on disk")
+        existing = set(self.graphs())
+        changes = [f"DROP SILENT GRAPH {ox.NamedNode(g)}" for g in drop]
+        for live, staging in staged.items():
+            if live in existing:
+                changes += self._difference(stage, live, staging)
+            else:
+                dump = stage.path / "graph.nt"
+                stage.engine.dump(str(dump), ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(staging))
+                self._store.bulk_load(path=str(dump), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(live))
+                dump.unlink()
+        self.update(" ;\n".join(changes))
+
+    def _difference(self, stage: EmbeddedStore, live: str, staging: str) -> list[str]:
+        """The updates that turn live graph `live` into the stage's `staging` graph, computed in the stage."""
+        old, new, target = ox.NamedNode(staging + "/live"), ox.NamedNode(staging), ox.NamedNode(live)
+        dump = stage.path / "live.nt"
+        self._store.dump(str(dump), ox.RdfFormat.N_TRIPLES, from_graph=target)
+        stage.engine.bulk_load(path=str(dump), format=ox.RdfFormat.N_TRIPLES, to_graph=old)
+        dump.unlink()
+        if stage.ask(f"ASK {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?g IN ({old}, {new}) && (isBlank(?s) || isBlank(?o))) }}"):
+            # blank nodes get new labels on every parse, so such a graph (shapes, usually small) is replaced
+            return [replace_graphs_update({live: stage.graph_ntriples(staging)})]
+        minus = "CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {} {{ ?s ?p ?o }} FILTER NOT EXISTS {{ GRAPH {} {{ ?s ?p ?o }} }} }}"
+        removed = stage.query(minus.format(old, new), graph_format=NTRIPLES).body.decode("utf-8")
+        added = stage.query(minus.format(new, old), graph_format=NTRIPLES).body.decode("utf-8")
+        return ([f"DELETE DATA {{ GRAPH {target} {{\n{removed}\n}} }}"] if removed else []) + (
+            [f"INSERT DATA {{ GRAPH {target} {{\n{added}\n}} }}"] if added else [])
 
     def update(self, sparql: str) -> None:
         if not sparql.strip():
