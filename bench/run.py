@@ -374,11 +374,12 @@ def bench_sparql(scale: int, root: Path, workdir: Path, rdflib_max: int, request
             via_named = http_load(f"http://127.0.0.1:{ekb_port}/queries/{name}", params, requests)
             for label, stats in (("/sparql", via_sparql), ("/queries", via_named)):
                 expensive = oxi_stats["p50"] > 10
-                target = "p50 <= 1.2x oxigraph" if expensive else "p50 < 2 ms, >= 60% oxigraph rps"
+                target = "p50 <= 1.2x oxigraph" if expensive else "p50 < 2 ms, >= 60% oxi rps (4 clients)"
                 met = stats["p50"] <= 1.2 * oxi_stats["p50"] if expensive else (
                     stats["p50"] < 2 and stats["rps"] >= 0.6 * oxi_stats["rps"])
-                record(Row("sparql", scale, f"{name} {label} p50 (p95 {stats['p95']:.1f}, {stats['rps']:.0f} rps)",
-                           stats["p50"], "oxigraph serve", oxi_stats["p50"], unit="ms", target=target, verdict=verdict(met)))
+                record(Row("sparql", scale, f"{name} {label} p50 (p95 {stats['p95']:.1f}; {stats['rps']:.0f} vs "
+                           f"{oxi_stats['rps']:.0f} rps)", stats["p50"], "oxigraph serve", oxi_stats["p50"], unit="ms",
+                           target=target, verdict=verdict(met)))
             if rdf is not None:
                 try:
                     rdf_stats = http_load(f"http://127.0.0.1:{rdf_port}/", {"query": text}, max(4, requests // 5))
@@ -395,7 +396,9 @@ def bench_sparql(scale: int, root: Path, workdir: Path, rdflib_max: int, request
 
 
 def http_load(url: str, params: dict, requests: int, clients: int = 4) -> dict:
-    """p50/p95 latency (ms) and requests per second with `clients` concurrent clients."""
+    """Latency as one client sees it (p50/p95 in ms of sequential requests) and throughput with `clients`
+    concurrent clients (requests/s; their p50 is kept as `p50_loaded`). Under load on two cores a request
+    mostly waits for the others (p50 ~ clients / throughput), so the two are measured apart."""
     latencies: list[float] = []
 
     def worker(n: int) -> None:
@@ -406,16 +409,17 @@ def http_load(url: str, params: dict, requests: int, clients: int = 4) -> dict:
                 response.raise_for_status()
                 latencies.append((time.perf_counter() - started) * 1000)
 
-    per_client = max(1, requests // clients)
-    worker(1)  # warm-up
+    worker(2)  # warm-up
+    latencies.clear()
+    worker(max(1, requests // 2))
+    alone = sorted(latencies)
     latencies.clear()
     started = time.perf_counter()
     with concurrent.futures.ThreadPoolExecutor(clients) as pool:
-        list(pool.map(worker, [per_client] * clients))
+        list(pool.map(worker, [max(1, requests // clients)] * clients))
     elapsed = time.perf_counter() - started
-    ordered = sorted(latencies)
-    return {"p50": statistics.median(ordered), "p95": ordered[int(0.95 * (len(ordered) - 1))],
-            "rps": len(ordered) / elapsed}
+    return {"p50": statistics.median(alone), "p95": alone[int(0.95 * (len(alone) - 1))],
+            "rps": len(latencies) / elapsed, "p50_loaded": statistics.median(latencies)}
 
 
 # ---------------------------------------------------------------------------------------- memory

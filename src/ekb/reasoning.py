@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import tempfile
 import warnings
+from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -128,7 +129,7 @@ SCHEMA_PREFIX = f"<{BASE_IRI}def/"  # the ontology's own terms
 
 def split_line(line: str) -> tuple[str, str, str]:
     subject, predicate, rest = line.split(" ", 2)
-    return subject, predicate, rest[:-2].rstrip()  # drop " ." (the line has no newline here)
+    return subject, predicate, rest.rstrip()[:-1].rstrip()  # drop " ." and the line end
 
 
 def is_schema(subject: str, predicate: str, obj: str) -> bool:
@@ -145,25 +146,25 @@ def is_local(subject: str, predicate: str, obj: str) -> bool:
     return predicate != TYPE or obj in LOCAL_TYPES or not obj.startswith(VOCABULARY)
 
 
-def slices(premises: bytes, size: int = SLICE_LINES) -> list[bytes]:
-    """The premises cut into independently reasonable slices (schema in each), or whole when the schema
-    uses anything that joins facts about individuals (restrictions, property chains, keys, sameAs...)."""
+def slices(lines: list[str], size: int = SLICE_LINES) -> list[list[str]]:
+    """The premises (N-Triples lines) cut into independently reasonable slices, the schema in each, or left
+    whole when the schema uses anything that joins facts about individuals (restrictions, property chains,
+    keys, sameAs...). Slices share the line objects: cutting costs no copy of the data."""
     schema: list[str] = []
     data: list[str] = []
-    for line in premises.decode("utf-8").splitlines():
+    for line in lines:
         subject, predicate, obj = split_line(line)
         if not is_schema(subject, predicate, obj):
             data.append(line)
-            continue
-        if not is_local(subject, predicate, obj):
-            return [premises]
-        schema.append(line)
+        elif is_local(subject, predicate, obj):
+            schema.append(line)
+        else:
+            return [lines]
     joining = joining_predicates([split_line(line) for line in schema])
     together = [line for line in data if line.split(" ", 2)[1] in joining]
     rest = [line for line in data if line.split(" ", 2)[1] not in joining]
-    head = "\n".join(schema) + "\n"
     parts = [together] + [rest[i:i + size] for i in range(0, len(rest), size)]
-    return [(head + "\n".join(part) + "\n").encode("utf-8") for part in parts if part] or [head.encode("utf-8")]
+    return [schema + part for part in parts if part] or [schema]
 
 
 def joining_predicates(schema: list[tuple[str, str, str]]) -> set[str]:
@@ -183,30 +184,42 @@ def materialise(premises: bytes, reasoner: Reasoner, sliced: bool = True, slice_
     """The useful entailments of `premises` (N-Triples) that are not premises themselves, as N-Triples lines.
     A line may repeat (slices share the schema): the store keeps one. Slices are reasoned over in worker
     processes when there are enough of them to pay for starting the workers (the engines hold the GIL)."""
-    asserted = set(premises.decode("utf-8").splitlines(keepends=True))
-    parts = slices(premises, slice_lines) if sliced else [premises]
+    lines = premises.decode("utf-8").splitlines(keepends=True)
+    asserted = set(lines)
+    parts = slices(lines, slice_lines) if sliced else [lines]
+    del lines
     workers = min(os.cpu_count() or 1, len(parts)) if workers is None else workers
     done = 0
     if workers > 1 and len(parts) >= PARALLEL_SLICES:
         try:
             for text in in_workers(parts, reasoner.name, workers):
                 yield from (line for line in text.splitlines(keepends=True) if line not in asserted)
+                parts[done] = []
                 done += 1
         except BrokenProcessPool as err:  # e.g. a calling script without an `if __name__ == "__main__"` guard
             warnings.warn(f"reasoning worker processes failed ({err}); going on in this process", stacklevel=2)
     for part in parts[done:]:
-        yield from (line for line in useful_ntriples(reasoner.closure(part)) if line not in asserted)
-
-
-def in_workers(parts: list[bytes], engine: str, workers: int) -> Iterator[str]:
-    context = multiprocessing.get_context("spawn")  # a fresh interpreter: safe under a threaded server
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        yield from pool.map(useful_text, [engine] * len(parts), parts)
+        yield from (line for line in useful_ntriples(reasoner.closure(encode(part))) if line not in asserted)
 
 
 def useful_text(engine: str, premises: bytes) -> str:
     """One slice's useful closure as N-Triples text (what a worker process sends back)."""
     return "".join(useful_ntriples(reasoner_named(engine).closure(premises)))
+
+
+def encode(lines: list[str]) -> bytes:
+    return "".join(lines).encode("utf-8")
+
+
+def in_workers(parts: list[list[str]], engine: str, workers: int) -> Iterator[str]:
+    """Each slice's useful closure, in order, with at most two slices per worker in flight (memory stays flat)."""
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: safe under a threaded server
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pending = deque(pool.submit(useful_text, engine, encode(part)) for part in parts[:2 * workers])
+        for following in parts[2 * workers:] + [None] * len(pending):
+            yield pending.popleft().result()
+            if following is not None:
+                pending.append(pool.submit(useful_text, engine, encode(following)))
 
 
 def entailments(triples: Iterable[ox.Triple], reasoner: Reasoner, sliced: bool = True) -> list[ox.Triple]:
