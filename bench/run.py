@@ -373,10 +373,7 @@ def bench_sparql(scale: int, root: Path, workdir: Path, rdflib_max: int, request
             via_sparql = http_load(f"http://127.0.0.1:{ekb_port}/sparql", {"query": text}, requests)
             via_named = http_load(f"http://127.0.0.1:{ekb_port}/queries/{name}", params, requests)
             for label, stats in (("/sparql", via_sparql), ("/queries", via_named)):
-                expensive = oxi_stats["p50"] > 10
-                target = "p50 <= 1.2x oxigraph" if expensive else "p50 < 2 ms, >= 60% oxi rps (4 clients)"
-                met = stats["p50"] <= 1.2 * oxi_stats["p50"] if expensive else (
-                    stats["p50"] < 2 and stats["rps"] >= 0.6 * oxi_stats["rps"])
+                target, met = sparql_target(stats, oxi_stats)
                 record(Row("sparql", scale, f"{name} {label} p50 (p95 {stats['p95']:.1f}; {stats['rps']:.0f} vs "
                            f"{oxi_stats['rps']:.0f} rps)", stats["p50"], "oxigraph serve", oxi_stats["p50"], unit="ms",
                            target=target, verdict=verdict(met)))
@@ -393,6 +390,18 @@ def bench_sparql(scale: int, root: Path, workdir: Path, rdflib_max: int, request
     finally:
         for server in servers:
             server.stop()
+
+
+def sparql_target(stats: dict, oxigraph: dict) -> tuple[str, bool]:
+    """Issue 7's targets by the engine's own time (oxigraph's p50): over 10 ms, within 1.2x of it; a lookup
+    (under 2 ms there), p50 under 2 ms and 60% of its throughput; in between, where oxigraph alone needs more
+    than the 2 ms a lookup is allowed, the throughput clause."""
+    throughput = stats["rps"] >= 0.6 * oxigraph["rps"]
+    if oxigraph["p50"] > 10:
+        return "p50 <= 1.2x oxigraph", stats["p50"] <= 1.2 * oxigraph["p50"]
+    if oxigraph["p50"] < 2:
+        return "lookup: p50 < 2 ms, >= 60% rps", stats["p50"] < 2 and throughput
+    return ">= 60% oxigraph rps (4 clients)", throughput
 
 
 def http_load(url: str, params: dict, requests: int, clients: int = 4) -> dict:

@@ -157,6 +157,7 @@ def load(store: Store, settings: Settings, progress: Progress = lambda _: None) 
     drop_staging(store)  # what a crashed load may have left behind
     run = uuid.uuid4().hex[:12]
     staged = {g: staging_name(run, g) for g in (ONTOLOGY_GRAPH, SHAPES_GRAPH)}
+    files: dict[str, tuple[Path, ox.RdfFormat] | None] = {}  # the one file a graph comes from, if one
     with store.staging_area() as stage:
         try:
             for number, source in enumerate(sources, 1):
@@ -165,13 +166,14 @@ def load(store: Store, settings: Settings, progress: Progress = lambda _: None) 
                 staged.setdefault(source.graph, staging_name(run, source.graph))
                 data, fmt = read_source(source.path, label)
                 stage.load_graph(staged[source.graph], data, fmt, label)
+                files[source.graph] = (data, fmt) if source.graph not in files and isinstance(data, Path) else None
             progress(f"reasoning (OWL 2 RL, {reasoner.name}) over the ontology and data")
             staged[INFERRED_GRAPH] = staging_name(run, INFERRED_GRAPH)
             premises = [staged[g] for g in staged if g not in (SHAPES_GRAPH, INFERRED_GRAPH)]
             infer_into(stage, premises, staged[INFERRED_GRAPH], reasoner)
             stale = [g for g in store.graphs() if g.startswith(DATA_GRAPH_PREFIX) and g not in staged]
             progress(f"installing {len(staged)} graphs")
-            store.install(stage, staged, drop=stale)
+            store.install(stage, staged, drop=stale, files={g: f for g, f in files.items() if f})
         except BaseException:
             drop_staging(stage, run)
             raise

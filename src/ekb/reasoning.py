@@ -163,8 +163,9 @@ def slices(lines: list[str], size: int = SLICE_LINES) -> list[list[str]]:
     joining = joining_predicates([split_line(line) for line in schema])
     together = [line for line in data if line.split(" ", 2)[1] in joining]
     rest = [line for line in data if line.split(" ", 2)[1] not in joining]
-    parts = [together] + [rest[i:i + size] for i in range(0, len(rest), size)]
-    return [schema + part for part in parts if part] or [schema]
+    first = max(0, size - len(together))  # the transitive facts, topped up to a full slice
+    parts = [together + rest[:first]] + [rest[i:i + size] for i in range(first, len(rest), size)]
+    return [schema + part for part in parts]
 
 
 def joining_predicates(schema: list[tuple[str, str, str]]) -> set[str]:

@@ -142,8 +142,10 @@ class Store(ABC):
         """Where a load stages its graphs before `install`: by default this store itself (staging graphs)."""
         yield self
 
-    def install(self, stage: Store, staged: Mapping[str, str], drop: Iterable[str] = ()) -> None:
-        """Replace live graphs with the graphs staged (live name -> staging name) in `stage`, drop others."""
+    def install(self, stage: Store, staged: Mapping[str, str], drop: Iterable[str] = (),
+                files: Mapping[str, tuple[Path, ox.RdfFormat]] | None = None) -> None:
+        """Replace live graphs with the graphs staged (live name -> staging name) in `stage`, drop others.
+        `files` names the one file a live graph was parsed from, where a store can read it again faster."""
         if stage is not self:
             raise TypeError(f"{type(self).__name__} stages in itself")
         self.swap(staged, drop)
@@ -255,10 +257,12 @@ class EmbeddedStore(Store):
             gc.collect()
             shutil.rmtree(folder, ignore_errors=True)
 
-    def install(self, stage: Store, staged: Mapping[str, str], drop: Iterable[str] = ()) -> None:
-        """Graphs that are empty here are bulk-loaded from the stage (nothing is lost if that stops half way:
-        the next load finishes it); the others receive only their difference, all in one transaction, so a
-        reload that changes little writes little and readers never see half of it."""
+    def install(self, stage: Store, staged: Mapping[str, str], drop: Iterable[str] = (),
+                files: Mapping[str, tuple[Path, ox.RdfFormat]] | None = None) -> None:
+        """Graphs that are empty here are bulk-loaded, from their file (already parsed once without error) or
+        from the stage (nothing is lost if that stops half way: the next load finishes it); the others receive
+        only their difference, all in one transaction, so a reload that changes little writes little and
+        readers never see half of it."""
         if stage is self:
             return self.swap(staged, drop)
         if not isinstance(stage, EmbeddedStore) or stage.path is None:
@@ -268,6 +272,8 @@ class EmbeddedStore(Store):
         for live, staging in staged.items():
             if live in existing:
                 changes += self._difference(stage, live, staging)
+            elif live in (files or {}):
+                self.load_graph(live, *files[live], source=str(files[live][0]))
             else:
                 dump = stage.path / "graph.nt"
                 stage.engine.dump(str(dump), ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(staging))
