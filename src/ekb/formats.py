@@ -6,6 +6,7 @@ the CLI and the exports agree on names. Negotiation itself is python-mimeparse's
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import mimeparse
@@ -57,8 +58,10 @@ def by_name(name: str, table: tuple[Format, ...]) -> Format | None:
     return None
 
 
+@functools.lru_cache(maxsize=1024)
 def negotiate(accept: str | None, table: tuple[Format, ...]) -> Format | None:
-    """The best format of `table` for an Accept header; the first is the default for */* or none."""
+    """The best format of `table` for an Accept header; the first is the default for */* or none.
+    Cached: clients send the same few headers, and matching one costs as much as a lookup query's engine time."""
     if not accept or not accept.strip():
         return table[0]
     # mimeparse prefers the last of equally good offers: list the table's default last.
