@@ -280,6 +280,9 @@ class EmbeddedStore(Store):
                 self._store.bulk_load(path=str(dump), format=ox.RdfFormat.N_TRIPLES, to_graph=ox.NamedNode(live))
                 dump.unlink()
         self.update(" ;\n".join(changes))
+        # Each bulk load leaves its own files; until they are compacted, a lookup reads all of them (measured:
+        # queries 1.5x slower than on the same data loaded in one go). Compaction costs 1 s at 10^6 triples.
+        self._store.optimize()
 
     def _difference(self, stage: EmbeddedStore, live: str, staging: str) -> list[str]:
         """The updates that turn live graph `live` into the stage's `staging` graph, computed in the stage."""
