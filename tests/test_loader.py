@@ -109,3 +109,18 @@ def test_a_reload_on_disk_gives_what_a_fresh_load_gives_and_leaves_no_staging(tm
     with pytest.raises(RdfSyntaxError):
         load(store, settings)
     assert sorted(p.name for p in (tmp_path / "stores").iterdir()) == ["kb"]
+
+
+def test_a_removal_on_disk_recomputes_the_entailments_beside_the_store(tmp_path):
+    from ekb.kb import KnowledgeBase
+
+    settings = make_project(tmp_path / "project")
+    settings.store_dir = tmp_path / "stores" / "kb"
+    kb = KnowledgeBase.open(settings)
+    kb.load()
+    inferred = f"ASK {{ GRAPH <{INFERRED_GRAPH}> {{ <http://e/b> <http://e/partOf> <http://e/a> }} }}"
+    assert kb.store.ask(inferred)
+    kb.update(f"DELETE DATA {{ GRAPH <{DATA_GRAPH_PREFIX}org/units> {{ <http://e/a> <http://e/hasPart> <http://e/b> }} }}")
+    assert not kb.store.ask(inferred)
+    assert kb.store.ask(f"ASK {{ GRAPH <{INFERRED_GRAPH}> {{ <http://e/a> a <http://e/Thing2> }} }}")
+    assert sorted(p.name for p in (tmp_path / "stores").iterdir()) == ["kb"]

@@ -126,14 +126,16 @@ def premise_ntriples(store: Store, graph: str) -> bytes:
 
 
 def infer_into(store: Store, premises: Iterable[str], target: str, reasoner: Reasoner,
-               asserted: Iterable[str] = ()) -> None:
-    """Materialise OWL 2 RL over the `premises` graphs into the (empty) graph `target`, keeping only what
-    is useful and asserted neither in the premises nor in the `asserted` graphs (the engine does that set
-    difference, which stays small: it only touches the entailments)."""
+               asserted: Iterable[str] = (), into: Store | None = None) -> None:
+    """Materialise OWL 2 RL over the `premises` graphs into the (empty) graph `target` (of `into`, by default
+    the same store), keeping only what is useful and asserted neither in the premises nor in the `asserted`
+    graphs (the engine does that set difference, which stays small: it only touches the entailments)."""
     lines = materialise(b"".join(premise_ntriples(store, g) for g in premises), reasoner)
-    store.load_graph(target, "".join(lines).encode("utf-8"), ox.RdfFormat.N_TRIPLES, "entailments")
+    (into or store).load_graph(target, "".join(lines).encode("utf-8"), ox.RdfFormat.N_TRIPLES, "entailments")
     asserted = ", ".join(str(ox.NamedNode(g)) for g in asserted)
     if asserted:
+        if into is not None and into is not store:
+            raise ValueError("asserted graphs must be in the store that receives the entailments")
         store.update(f"""DELETE {{ GRAPH <{target}> {{ ?s ?p ?o }} }}
                          WHERE {{ GRAPH <{target}> {{ ?s ?p ?o }} GRAPH ?g {{ ?s ?p ?o }} FILTER(?g IN ({asserted})) }}""")
 
