@@ -31,7 +31,7 @@ from ekb.config import (
 from ekb.errors import InputError, RdfSyntaxError
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, by_name, for_file
 from ekb.reasoning import Reasoner, materialise, reasoner_named
-from ekb.store import NTRIPLES, Store, clean_parser_message
+from ekb.store import NTRIPLES, Store, clean_parser_message, engine_input
 from ekb.terms import triple_to_ox
 
 RDF_SUFFIXES = {".ttl", ".nt", ".n3", ".rdf", ".owl", ".xml", ".jsonld", ".json", ".trig", ".nq", ".trix", ".hext"}
@@ -91,9 +91,8 @@ def parse_file(path: Path, label: str | None = None) -> list[ox.Triple]:
     """Any RDF file as triples (for tools and tests; the pipeline itself never materialises them)."""
     label = label or str(path)
     data, fmt = read_source(path, label)
-    where = {"path": str(data)} if isinstance(data, Path) else {"input": data}
     try:
-        return [q.triple for q in ox.parse(**where, format=fmt, base_iri=BASE_IRI)]
+        return [q.triple for q in ox.parse(**engine_input(data), format=fmt, base_iri=BASE_IRI)]
     except SyntaxError as err:
         raise RdfSyntaxError(label, clean_parser_message(err.msg), err.lineno, err.offset) from None
     except (ValueError, OSError) as err:
