@@ -224,6 +224,7 @@ def test_cli_gate_exit_codes_and_formats(tmp_path):
 
 
 def test_api_report_dry_run_gate_and_history(api):
+    before = httpx.get(api.url + "/governance/history").json()
     report = httpx.get(api.url + "/governance/report", headers={"Accept": "application/json"}, timeout=60).json()
     assert report["counts"]["Violation"] == 0
     page = httpx.get(api.url + "/governance/report", headers={"Accept": "text/html"}, timeout=60)
@@ -237,8 +238,9 @@ def test_api_report_dry_run_gate_and_history(api):
     assert [v["focus"] for v in dry["newViolations"]] == ["urn:c:77"]
     ask = {"query": "ASK { <urn:c:77> ?p ?o }"}
     assert httpx.get(api.url + "/sparql", params=ask).json()["boolean"] is False
-    history = httpx.get(api.url + "/governance/history").json()
-    assert history and history[-1]["violations"] == 0
+    assert httpx.get(api.url + "/governance/history").json() == before, "reading the report must not record a run"
+    # Recording a run is a write: closed on this server, which has no write token (see test_http_edges).
+    assert httpx.post(api.url + "/governance/report").status_code == 401
 
 
 LOCAL = ("cross-subsidy-non-regulated-on-regulated", "cross-subsidy-regulated-on-non-regulated",

@@ -69,7 +69,7 @@ def test_plain_json_consumer_reads_stable_shapes(api):
     snapshot = json.loads((SNAPSHOTS / "document-keys.json").read_text())
     seen = {}
     for kind in sorted(COLLECTIONS):
-        items = httpx.get(f"{api.url}/collections/{kind}", params={"size": 500}).json()["items"]
+        items = httpx.get(f"{api.url}/collections/{kind}", params={"size": 500}, timeout=60).json()["items"]
         keys = sorted({key for item in items for key in item})
         seen[kind] = keys
         for item in items:

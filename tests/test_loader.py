@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ekb.config import DATA_GRAPH_PREFIX, INFERRED_GRAPH, ONTOLOGY_GRAPH, SHAPES_GRAPH, Settings
+from ekb.config import DATA_GRAPH_PREFIX, INFERRED_GRAPH, LOAD_MANIFEST_GRAPH, ONTOLOGY_GRAPH, SHAPES_GRAPH, Settings
 from ekb.errors import InputError, RdfSyntaxError
 from ekb.loader import load
 from ekb.store import EmbeddedStore, RemoteStore
@@ -43,7 +43,7 @@ def make_project(root: Path) -> Settings:
 def test_graph_layout_and_entailments(store, tmp_path):
     report = load(store, make_project(tmp_path))
     data_graph = DATA_GRAPH_PREFIX + "org/units"
-    assert report.graphs == {data_graph: 2, INFERRED_GRAPH: 2, ONTOLOGY_GRAPH: 2, SHAPES_GRAPH: 1}
+    assert report.graphs == {data_graph: 2, INFERRED_GRAPH: 2, ONTOLOGY_GRAPH: 2, SHAPES_GRAPH: 1, LOAD_MANIFEST_GRAPH: 1}
     assert store.ask(f"ASK {{ GRAPH <{INFERRED_GRAPH}> {{ <http://e/b> <http://e/partOf> <http://e/a> }} }}")
     assert store.ask(f"ASK {{ GRAPH <{INFERRED_GRAPH}> {{ <http://e/a> a <http://e/Thing2> }} }}")
 
@@ -61,6 +61,20 @@ def test_removed_data_file_drops_its_graph(store, tmp_path):
     report = load(store, settings)
     assert report.dropped == [DATA_GRAPH_PREFIX + "org/units"]
     assert DATA_GRAPH_PREFIX + "org/units" not in store.graphs()
+
+
+def test_a_reload_keeps_graphs_written_through_the_api_unless_asked(store, tmp_path):
+    settings = make_project(tmp_path)
+    load(store, settings)
+    api_graph = DATA_GRAPH_PREFIX + "imported/crm"
+    store.update(f"INSERT DATA {{ GRAPH <{api_graph}> {{ <http://e/c> <http://e/hasPart> <http://e/d> }} }}")
+    report = load(store, settings)
+    assert report.kept == [api_graph] and report.dropped == []
+    assert store.count(api_graph) == 1
+    # what stays is reasoned over with the rest
+    assert store.ask(f"ASK {{ GRAPH <{INFERRED_GRAPH}> {{ <http://e/d> <http://e/partOf> <http://e/c> }} }}")
+    report = load(store, settings, drop_unmanaged=True)
+    assert report.dropped == [api_graph] and api_graph not in store.graphs()
 
 
 def test_malformed_file_names_file_and_line_and_changes_nothing(store, tmp_path):

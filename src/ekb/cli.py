@@ -5,16 +5,19 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from rich.console import Console
 from rich.table import Table
 
 from ekb import __version__
 from ekb.config import Settings, default_project_root
-from ekb.errors import EkbError, InputError
+from ekb.errors import EkbError, InputError, StoreUnavailable
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, SOLUTION_FORMATS, by_name
 from ekb.kb import KnowledgeBase
+from ekb.query_workers import Limits
 
 err_console = Console(stderr=True, highlight=False)
 out_console = Console(highlight=False)
@@ -43,13 +46,36 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--reload-model", action="store_true", help="load the model even if the store has data")
+    serve.add_argument("--base-url", default=None, metavar="URL",
+                       help="the public URL clients use (e.g. https://kb.example.org): links, JSON-LD @context URLs and "
+                            "the service description are built from it, never from the Host header "
+                            "(default: http://HOST:PORT of the bind address)")
+    serve.add_argument("--write-token-file", type=Path, default=None, metavar="PATH",
+                       help="open writes (SPARQL Update, /store, /import, POST /governance/report) to requests with "
+                            "'Authorization: Bearer TOKEN', TOKEN being this file's content; or set $EKB_WRITE_TOKEN. "
+                            "Writes are closed without a token")
     serve.add_argument("--write-token", default=None, metavar="TOKEN",
-                       help="open SPARQL Update and the graph store to requests with 'Authorization: Bearer TOKEN' "
-                            "(default: $EKB_WRITE_TOKEN; writes are closed without one)")
+                       help="the write token itself; avoid: a command line is visible to anyone who can run `ps` "
+                            "(use $EKB_WRITE_TOKEN or --write-token-file)")
     serve.add_argument("--query-timeout", type=float, default=30.0, metavar="SECONDS",
                        help="stop a query after this many seconds (default: 30)")
     serve.add_argument("--max-body", type=int, default=10 * 1024 * 1024, metavar="BYTES",
                        help="largest request body accepted (default: 10 MiB)")
+    serve.add_argument("--body-timeout", type=float, default=10.0, metavar="SECONDS",
+                       help="drop a request whose body has not fully arrived after this many seconds (default: 10)")
+    serve.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
+                       help="close a connection whose request headers have not fully arrived after this many seconds "
+                            "(default: 10)")
+    serve.add_argument("--max-connections", type=int, default=100, metavar="N",
+                       help="answer 503 beyond this many open connections and requests in progress (default: 100)")
+    serve.add_argument("--query-workers", type=int, default=3, metavar="N",
+                       help="processes that evaluate clients' SPARQL (default: 3); a query past its limit is stopped "
+                            "by ending its process")
+    serve.add_argument("--max-long-queries", type=int, default=4, metavar="N",
+                       help="queries running longer than 0.5 s at once, at low priority (default: 4); past that, "
+                            "503 with Retry-After")
+    serve.add_argument("--query-memory", type=int, default=2048, metavar="MIB",
+                       help="address space of one query process (default: 2048 MiB)")
     serve.add_argument("--max-result-bytes", type=int, default=256 * 1024 * 1024, metavar="BYTES",
                        help="largest query answer served (default: 256 MiB)")
     serve.add_argument("--cors", action="store_true", help="allow browser tools on other origins (CORS)")
@@ -58,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     load = commands.add_parser("load", help="load ontology/, shapes/ and data/ and reason over them")
     _store_options(load)
+    load.add_argument("--drop-api-graphs", action="store_true",
+                      help="also drop data graphs that no file holds (written through the API); kept by default")
 
     query = commands.add_parser("query", help="run a SPARQL query (a string or a .rq file)")
     _store_options(query)
@@ -100,6 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
                           help="SHACL engine (default: pyshacl-turbo; pyshacl is the reference)")
     validate.add_argument("--output", "-o", type=Path, default=None, help="file to write (default: standard output)")
     validate.add_argument("--history", action="store_true", help="show the recorded report runs instead of validating")
+    validate.add_argument("--record", action="store_true",
+                          help="keep this run in the store's governance history (a report alone writes nothing)")
     return parser
 
 
@@ -107,13 +137,46 @@ def _settings(args: argparse.Namespace) -> Settings:
     settings = Settings(root=(args.root or default_project_root()).resolve(), store_dir=args.store,
                         endpoint=args.endpoint, update_endpoint=args.update_endpoint, reasoner=args.reasoner)
     if args.command == "serve":
-        settings.write_token = args.write_token or os.environ.get("EKB_WRITE_TOKEN") or None
+        settings.write_token = write_token(args)
+        settings.base_url = public_base_url(args)
         settings.query_timeout_s = args.query_timeout
         settings.max_body_bytes = args.max_body
+        settings.body_timeout_s = args.body_timeout
         settings.max_result_bytes = args.max_result_bytes
         settings.cors = args.cors
         settings.allowed_service_hosts = tuple(args.allow_service_host)
     return settings
+
+
+def write_token(args: argparse.Namespace) -> str | None:
+    """The write token: from --write-token-file (read once, stripped), --write-token, or $EKB_WRITE_TOKEN.
+    The file and the environment keep it out of the process list, where any local user can read it."""
+    if args.write_token_file and args.write_token:
+        raise InputError("give the write token once: --write-token-file or --write-token, not both")
+    if args.write_token_file:
+        try:
+            token = args.write_token_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as err:
+            raise InputError(f"cannot read the write token file {args.write_token_file}: {err}") from None
+        if not token:
+            raise InputError(f"the write token file {args.write_token_file} is empty")
+        return token
+    if args.write_token:
+        err_console.print("warning: a token given with --write-token is visible to anyone who can run `ps`; "
+                          "use $EKB_WRITE_TOKEN or --write-token-file", markup=False)
+        return args.write_token
+    return os.environ.get("EKB_WRITE_TOKEN", "").strip() or None
+
+
+def public_base_url(args: argparse.Namespace) -> str:
+    """--base-url, checked (an absolute http(s) URL without query or fragment), or the bind address."""
+    if args.base_url is None:
+        host = f"[{args.host}]" if ":" in args.host else args.host
+        return f"http://{host}:{args.port}"
+    parts = urlsplit(args.base_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise InputError(f"--base-url {args.base_url!r} must be an absolute http(s) URL such as https://kb.example.org")
+    return args.base_url.rstrip("/")
 
 
 def _open(args: argparse.Namespace, ensure_loaded: bool = True) -> KnowledgeBase:
@@ -123,29 +186,56 @@ def _open(args: argparse.Namespace, ensure_loaded: bool = True) -> KnowledgeBase
     return kb
 
 
-def _run_load(kb: KnowledgeBase) -> None:
+def _run_load(kb: KnowledgeBase, drop_unmanaged: bool = False) -> None:
     with err_console.status("loading") as status:
-        report = kb.load(lambda message: status.update(message))
+        report = kb.load(lambda message: status.update(message), drop_unmanaged)
     total = sum(report.graphs.values())
     err_console.print(f"loaded {len(report.graphs)} graphs, {total} triples in {report.seconds:.2f} s "
                       f"(reasoner: {report.reasoner})")
+    for graph in report.dropped:
+        err_console.print(f"dropped {graph}: no data file holds it any more", markup=False)
+    for graph in report.kept:
+        err_console.print(f"kept {graph}: written through the API, no data file holds it "
+                          "(ekb load --drop-api-graphs drops such graphs)", markup=False)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
     from ekb.api import create_app
+    from ekb.api.server import http_protocol
 
-    kb = KnowledgeBase.open(_settings(args))
+    settings = _settings(args)
+    scratch = None
+    if not settings.store_dir and not settings.endpoint:  # query processes read snapshots: they need files
+        scratch = tempfile.TemporaryDirectory(prefix="ekb-store-")
+        settings.store_dir = Path(scratch.name) / "store"
+    kb = KnowledgeBase.open(settings)
+    for action in kb.recover():
+        err_console.print(f"recovered: {action}", markup=False)
+    if kb.interrupted_load() and not args.reload_model:
+        raise StoreUnavailable(f"the store in {settings.store_dir} holds an interrupted load and is not served: run "
+                               f"`ekb load --store {settings.store_dir}` (or serve with --reload-model) to complete it")
     if args.reload_model or kb.is_empty():
         _run_load(kb)
-    err_console.print(f"ekb serving on http://{args.host}:{args.port}/ (docs at /docs)")
-    uvicorn.run(create_app(kb), host=args.host, port=args.port, log_level="warning")
+    kb.start_workers(Limits(fast_workers=args.query_workers, max_long=args.max_long_queries,
+                            memory_bytes=args.query_memory * 1024 ** 2))
+    err_console.print(f"ekb serving on http://{args.host}:{args.port}/ as {kb.settings.base_url}/ (docs at /docs)",
+                      markup=False)
+    uvicorn.run(create_app(kb), host=args.host, port=args.port, log_level="warning",
+                # Headers must arrive within --header-timeout and may not exceed 16 KiB; an idle keep-alive
+                # connection is closed after 5 s; past --max-connections, new requests get 503.
+                http=http_protocol(args.header_timeout), timeout_keep_alive=5, h11_max_incomplete_event_size=16 * 1024,
+                limit_concurrency=args.max_connections, timeout_graceful_shutdown=10)
+    kb.close()
+    if scratch:
+        scratch.cleanup()
 
 
 def cmd_load(args: argparse.Namespace) -> None:
     kb = KnowledgeBase.open(_settings(args))
-    _run_load(kb)
+    kb.recover()
+    _run_load(kb, drop_unmanaged=args.drop_api_graphs)
     _print_counts(kb)
     kb.close()
 
@@ -317,7 +407,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     else:
         kb = _open(args)
         report = validate_store(kb.store, engine)
-        record_run(kb.store, report)
+        if args.record:
+            record_run(kb.store, report)
         kb.close()
     body = render(report, args.format, args.group_by)
     if args.output:

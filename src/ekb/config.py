@@ -26,15 +26,21 @@ INFERRED_GRAPH = GRAPH + "inferred"
 DATA_GRAPH_PREFIX = GRAPH + "data/"
 HISTORY_GRAPH = GRAPH + "governance-history"
 STAGING_PREFIX = GRAPH + "staging/"  # a load's or a write's temporary graphs
+LOAD_MANIFEST_GRAPH = GRAPH + "load-manifest"  # which data graphs the last `ekb load` wrote from files
+# Graphs that change only through `ekb load` (or, for history, through the governance runs), never through
+# the data-write routes.
+PROTECTED_GRAPHS = (GRAPH + "ontology", GRAPH + "shapes", GRAPH + "inferred", GRAPH + "governance-history",
+                    LOAD_MANIFEST_GRAPH)
 
 
 def is_data_graph(graph: str) -> bool:
     """A graph of asserted facts: not shapes, entailments, history, or a load's staging graph."""
-    return graph not in (SHAPES_GRAPH, INFERRED_GRAPH, HISTORY_GRAPH) and not graph.startswith(STAGING_PREFIX)
+    return (graph not in (SHAPES_GRAPH, INFERRED_GRAPH, HISTORY_GRAPH, LOAD_MANIFEST_GRAPH)
+            and not graph.startswith(STAGING_PREFIX))
 
 
 # The same test in SPARQL, for a graph variable.
-DATA_GRAPH_FILTER = (f'FILTER(?g NOT IN (<{SHAPES_GRAPH}>, <{INFERRED_GRAPH}>, <{HISTORY_GRAPH}>) '
+DATA_GRAPH_FILTER = (f'FILTER(?g NOT IN (<{SHAPES_GRAPH}>, <{INFERRED_GRAPH}>, <{HISTORY_GRAPH}>, <{LOAD_MANIFEST_GRAPH}>) '
                      f'&& !STRSTARTS(STR(?g), "{STAGING_PREFIX}"))')
 
 PREFIXES: dict[str, str] = {
@@ -79,6 +85,11 @@ class Settings:
     query_timeout_s: float = 30.0
     max_result_bytes: int = 256 * 1024 * 1024
     max_body_bytes: int = 10 * 1024 * 1024
+    # A request body must arrive within this many seconds (a client that stalls holds a connection and memory).
+    body_timeout_s: float = 10.0
+    # The public URL clients reach the API at: links, @context URLs and the service description are built from
+    # it, never from the request's Host header (which any client sets). None: the address the server listens on.
+    base_url: str | None = None
     allowed_service_hosts: tuple[str, ...] = ()
     cors: bool = False
     reasoner: str = "reasonable"

@@ -8,6 +8,13 @@ class EkbError(Exception):
 
     http_status = 500
     details: dict | None = None
+    # Response headers the HTTP layer sends with the error (Retry-After on a 503, Connection: close on a 408).
+    headers: dict[str, str] | None = None
+
+    def __init__(self, *args: object, headers: dict[str, str] | None = None):
+        super().__init__(*args)
+        if headers is not None:
+            self.headers = headers
 
 
 class InputError(EkbError):
@@ -47,8 +54,21 @@ class QueryTimeout(EkbError):
     http_status = 503
 
 
+class Busy(EkbError):
+    """Every slot for this kind of work is taken; `headers` carries Retry-After."""
+
+    http_status = 503
+
+
 class LimitExceeded(EkbError):
     http_status = 413
+
+
+class RequestTimeout(EkbError):
+    """The client did not send its request body in time; the connection is closed rather than kept waiting."""
+
+    http_status = 408
+    headers = {"Connection": "close"}
 
 
 class StoreUnavailable(EkbError):

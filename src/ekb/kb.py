@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 import pyoxigraph as ox
 
 from ekb import loader
-from ekb.config import Settings, is_data_graph
-from ekb.errors import GateRefused
-from ekb.formats import GRAPH_FORMATS, SOLUTION_FORMATS, Format
+from ekb.config import PROTECTED_GRAPHS, STAGING_PREFIX, Settings, is_data_graph
+from ekb.errors import Forbidden, GateRefused, StoreUnavailable
+from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, SOLUTION_FORMATS, Format
 from ekb.governance import (
     Delta,
     GateResult,
@@ -26,8 +30,13 @@ from ekb.governance import (
 )
 from ekb.guard import check_remote_access
 from ekb.library import QueryLibrary
+from ekb.query_workers import Limits, QueryWorkers
 from ekb.reasoning import reasoner_named
-from ekb.store import Answer, Store, open_store
+from ekb.store import Answer, EmbeddedStore, Store, open_store
+
+# Marker files in an on-disk store's folder: a load or a write that began and did not finish.
+NQUADS = DATASET_FORMATS[1]
+LOADING, WRITING = "ekb-load-incomplete", "ekb-write-incomplete"
 
 
 @dataclass
@@ -38,10 +47,65 @@ class KnowledgeBase:
     _baseline: Report | None = field(default=None, repr=False)
     _size: int | None = field(default=None, repr=False)
     modified: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC).replace(microsecond=0))
+    workers: QueryWorkers | None = field(default=None, repr=False)
+    generation: int = 0  # counts the writes: a report read before a write is not the gate's baseline after it
+    _stats: tuple[int, int] | None = field(default=None, repr=False)
 
     @classmethod
     def open(cls, settings: Settings) -> KnowledgeBase:
         return cls(settings, open_store(settings.store_dir, settings.endpoint, settings.update_endpoint))
+
+    def start_workers(self, limits: Limits | None = None) -> None:
+        """Evaluate clients' SPARQL in worker processes that can be stopped (an on-disk embedded store only)."""
+        if isinstance(self.store, EmbeddedStore) and self.store.path:
+            self.workers = QueryWorkers(self.store, self._write_lock, limits or Limits())
+
+    # -- crash consistency
+
+    def _marker(self, name: str) -> Path | None:
+        path = getattr(self.store, "path", None)
+        return path / name if path else None
+
+    @contextmanager
+    def _marked(self, name: str) -> Iterator[None]:
+        """A marker file that exists exactly while a multi-step change is under way; if the process dies,
+        the next start finds it."""
+        marker = self._marker(name)
+        if marker is None:
+            yield
+            return
+        with open(marker, "w") as handle:
+            handle.write(dt.datetime.now(dt.UTC).isoformat())
+            handle.flush()
+            os.fsync(handle.fileno())
+        yield
+        marker.unlink(missing_ok=True)
+
+    def interrupted_load(self) -> bool:
+        """A load began here and did not finish: the store may hold part of it."""
+        marker = self._marker(LOADING)
+        return bool(marker and marker.exists())
+
+    def recover(self) -> list[str]:
+        """Repair what an interrupted process left: staging folders and graphs, and the entailments of a
+        write that committed its change but not its entailments. Returns what was done."""
+        done = []
+        path = getattr(self.store, "path", None)
+        if path is not None:
+            for pattern in (f".{path.name}.staging-*", f".{path.name}.snapshots-*"):
+                for leftover in path.parent.glob(pattern):
+                    shutil.rmtree(leftover, ignore_errors=True)
+                    done.append(f"removed {leftover.name}")
+        if any(g.startswith(STAGING_PREFIX) for g in self.store.graphs()):
+            loader.drop_staging(self.store)
+            done.append("dropped leftover staging graphs")
+        marker = self._marker(WRITING)
+        if marker is not None and marker.exists():
+            with self._write_lock:
+                self.refresh_inferences()
+                marker.unlink()
+            done.append("re-materialised the entailments of an interrupted write")
+        return done
 
     @property
     def backend(self) -> str:
@@ -49,13 +113,32 @@ class KnowledgeBase:
             return "remote"
         return "embedded-disk" if self.settings.store_dir else "embedded-memory"
 
-    def load(self, progress: loader.Progress = lambda _: None) -> loader.LoadReport:
-        with self._write_lock:
+    def load(self, progress: loader.Progress = lambda _: None, drop_unmanaged: bool = False) -> loader.LoadReport:
+        with self._write_lock, self._marked(LOADING):
             self._baseline = None
-            report = loader.load(self.store, self.settings, progress)
+            report = loader.load(self.store, self.settings, progress, drop_unmanaged)
             self._size = sum(report.graphs.values())
             self.modified = dt.datetime.now(dt.UTC).replace(microsecond=0)
+            self._published()
         return report
+
+    def _published(self) -> None:
+        """After a write (under the write lock): readers in worker processes move to the new state."""
+        self.generation += 1
+        self._stats = None
+        if self.workers:
+            self.workers.mark_stale()
+        self.stats()  # counted here, by the writer, so /health never waits for a count
+
+    def stats(self) -> tuple[int, int]:
+        """(named graphs, quads), counted at most once per write."""
+        stats = self._stats
+        if stats is None:
+            stats = self._stats = (len(self.store.graphs()), self.size())
+        return stats
+
+    def cached_stats(self) -> tuple[int, int] | None:
+        return self._stats
 
     @cached_property
     def library(self) -> QueryLibrary:
@@ -63,16 +146,41 @@ class KnowledgeBase:
 
     def sparql(self, text: str, solution_format: Format = SOLUTION_FORMATS[0], graph_format: Format = GRAPH_FORMATS[0],
                default_graphs=(), named_graphs=()) -> Answer:
-        """A read-only SPARQL query under the operator's limits."""
+        """A read-only SPARQL query under the operator's limits (in a worker process when there are some)."""
         check_remote_access(text, self.settings.allowed_service_hosts)
+        if self.workers:
+            return self.workers.query(text, solution_format, graph_format, default_graphs, named_graphs,
+                                      timeout_s=self.settings.query_timeout_s, max_bytes=self.settings.max_result_bytes)
         return self.store.query(text, solution_format=solution_format, graph_format=graph_format,
                                 default_graphs=default_graphs, named_graphs=named_graphs,
                                 timeout_s=self.settings.query_timeout_s, max_bytes=self.settings.max_result_bytes)
 
     def update(self, text: str) -> GateResult:
-        """A SPARQL Update through the governance gate."""
-        check_remote_access(text, self.settings.allowed_service_hosts)
+        """A SPARQL Update through the governance gate, after a trial run that bounds its time and proves it
+        leaves the ontology, shapes and other load-managed graphs alone."""
+        self.try_update(text)
         return self.write(lambda store: store.update(text))
+
+    def dry_run_update(self, text: str) -> GateResult:
+        """What the store plus this update would violate; nothing is stored."""
+        self.try_update(text)
+        return self.dry_run(lambda store: store.update(text))
+
+    def try_update(self, text: str) -> None:
+        """Refuse an update that reaches out, runs past the time limit, or changes a protected graph. Where
+        there are worker processes it runs on a private copy of the store in one of them, so a runaway is
+        stopped without holding the write lock."""
+        check_remote_access(text, self.settings.allowed_service_hosts)
+        protected, prefixes = list(PROTECTED_GRAPHS), [STAGING_PREFIX]
+        if self.workers:
+            changed = self.workers.trial_update(text, protected, prefixes, self.settings.query_timeout_s)
+        elif isinstance(self.store, EmbeddedStore):
+            changed = _trial_in_process(self.store, text, protected, prefixes)
+        else:
+            return  # a remote server applies its own limits; its graphs are the operator's to protect
+        if changed:
+            raise Forbidden(f"the update would change {', '.join(f'<{g}>' for g in changed)}: the ontology, shapes, "
+                            "entailments, history and staging graphs change only through `ekb load`; nothing was stored")
 
     def write(self, change: Callable[[Store], None], delta: Delta | None = None) -> GateResult:
         """Apply `change` only if it adds no governance violation; then bring the entailments up to date.
@@ -80,30 +188,51 @@ class KnowledgeBase:
         Writes are serialised, so the gate's verdict is about the store the change is applied to. A change
         also known as triples (`delta`) is checked on its neighbourhood when the store is large."""
         with self._write_lock:
+            if self.interrupted_load():
+                raise StoreUnavailable("the store holds an interrupted load: run `ekb load` to complete it")
             local = delta is not None and self.size() > self.settings.gate_full_max_triples
             result = check_delta(self.store, delta) if local else check_change(self.store, change, baseline=self._baseline)
             if not result.accepted:
                 violations = sum(1 for f in result.new_findings if f.severity == "Violation")
                 raise GateRefused(f"the change was refused: it would add {violations} governance violation(s); "
                                   "nothing was stored", result.as_json())
-            change(self.store)
-            if local:
-                self._baseline = None
-                self._size = self.size() + len(delta.added) - len(delta.removed)  # no recount of a large store
-                if delta.removed:
-                    self.refresh_inferences()
-                else:
-                    self.add_inferences(result.neighbourhood | set(delta.added))
-            else:
-                self._baseline = result.report  # the store now holds exactly what was validated
-                self.refresh_inferences()
+            with self._marked(WRITING):
+                self._commit(change, result, delta, local)
             self.modified = dt.datetime.now(dt.UTC).replace(microsecond=0)
+            self._published()
             return result
 
-    def validate(self, record: bool = True) -> Report:
-        report = self._baseline = validate_store(self.store)
-        if record:
-            record_run(self.store, report)
+    def _commit(self, change: Callable[[Store], None], result: GateResult, delta: Delta | None, local: bool) -> None:
+        """The change and its entailments (two transactions; the WRITING marker repairs a crash between them)."""
+        change(self.store)
+        if local:
+            self._baseline = None
+            self._size = self.size() + len(delta.added) - len(delta.removed)  # no recount of a large store
+            if delta.removed:
+                self.refresh_inferences()
+            else:
+                self.add_inferences(result.neighbourhood | set(delta.added))
+        else:
+            self._baseline = result.report  # the store now holds exactly what was validated
+            self._size = None
+            self.refresh_inferences()
+
+    def dry_run(self, change: Callable[[Store], None]) -> GateResult:
+        """What the store plus `change` would violate; nothing is stored (the governance dry run)."""
+        return check_change(self.store, change, baseline=self._baseline)
+
+    def validate(self, record: bool = False) -> Report:
+        """The governance report now. Reading it writes nothing; `record` keeps the run in the history (the
+        CLI's --record, or a POST with the token). The gate's baseline is replaced under the write lock only,
+        and only if no write happened meanwhile."""
+        before = self.generation
+        report = validate_store(self.store)
+        with self._write_lock:
+            if self.generation == before and self._baseline is None:
+                self._baseline = report
+            if record:
+                record_run(self.store, report)
+                self._published()
         return report
 
     def size(self) -> int:
@@ -144,4 +273,17 @@ class KnowledgeBase:
         return not self.store.graphs()
 
     def close(self) -> None:
+        if self.workers:
+            self.workers.close()
         self.store.close()
+
+
+def _trial_in_process(store: EmbeddedStore, text: str, protected: list[str], prefixes: list[str]) -> list[str]:
+    """The update on an in-memory copy of the whole store (a small store without worker processes)."""
+    copy = EmbeddedStore()
+    copy.engine.load(store.export(NQUADS), format=NQUADS.engine)
+    before = {g: copy.graph_ntriples(g) for g in protected}
+    names = set(copy.graphs())
+    copy.update(text)
+    changed = [g for g in protected if sorted(copy.graph_ntriples(g).splitlines()) != sorted(before[g].splitlines())]
+    return changed + sorted(g for g in set(copy.graphs()) ^ names if g.startswith(tuple(prefixes)))

@@ -20,6 +20,7 @@ from pyld import jsonld
 
 from ekb.config import BASE_IRI, DATA_GRAPH_FILTER, EKB, ID, INFERRED_GRAPH, UTIL
 from ekb.errors import InputError, NotFound
+from ekb.limits import check_json_depth
 from ekb.store import Store
 
 CONTEXT_VERSION = "v1"
@@ -114,7 +115,14 @@ def collection_items(store: Store, iris: list[str], context_url: str) -> list[di
 
 
 def parse_document(data: bytes, source: str) -> list[ox.Triple]:
-    """A JSON-LD document (any context the loader can resolve) as triples; 400-class errors say why."""
+    """A JSON-LD document (any context the loader can resolve) as triples; 400-class errors say why.
+
+    Its nesting is checked on the bytes first: json.loads and pyld both recurse. Nothing is fetched: the document
+    loader resolves only the ekb context, so a remote @context or @import is refused. The triples are built from
+    pyld's dataset term by term, never through N-Quads text: pyld writes a language tag as it finds it, so a tag
+    holding a newline would inject a triple of its own into that text; the term constructors refuse what RDF
+    does not allow (an invalid IRI, a bad language tag) with the reason."""
+    check_json_depth(data, source)
     try:
         document = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as err:
@@ -122,13 +130,41 @@ def parse_document(data: bytes, source: str) -> list[ox.Triple]:
     except json.JSONDecodeError as err:
         raise InputError(f"{source}: malformed JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
     try:
-        nquads = jsonld.to_rdf(document, {**OPTIONS, "format": "application/n-quads", "base": BASE_IRI})
+        dataset = jsonld.to_rdf(document, {**OPTIONS, "base": BASE_IRI})
     except jsonld.JsonLdError as err:
         raise InputError(f"{source}: not valid JSON-LD: {_jsonld_reason(err)}") from None
-    triples = [q.triple for q in ox.parse(nquads.encode("utf-8"), format=ox.RdfFormat.N_QUADS)]
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as err:  # pyld on shapes it does not expect
+        raise InputError(f"{source}: not valid JSON-LD: {type(err).__name__}: {err}") from None
+    triples = []
+    for quads in dataset.values():
+        for quad in quads:
+            terms = []
+            for place in ("subject", "predicate", "object"):
+                try:
+                    terms.append(_term(quad[place]))
+                except (ValueError, TypeError, KeyError) as err:
+                    node = quad.get(place) or {}
+                    shown = str(node.get("language") or node.get("value"))[:100] if isinstance(node, dict) else ""
+                    raise InputError(f"{source}: the JSON-LD expands to an invalid {place} {shown!r}: {err}") from None
+            triples.append(ox.Triple(*terms))
     if not triples:
         raise InputError(f"{source}: the JSON-LD document holds no triples (are its keys in its @context?)")
     return triples
+
+
+XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+def _term(node: dict) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+    """One term of pyld's dataset; the constructors validate it."""
+    kind, value = node["type"], node["value"]
+    if kind == "IRI":
+        return ox.NamedNode(value)
+    if kind == "blank node":
+        return ox.BlankNode(value.removeprefix("_:"))
+    if node.get("language"):
+        return ox.Literal(value, language=node["language"])
+    return ox.Literal(value, datatype=ox.NamedNode(node.get("datatype") or XSD_STRING))
 
 
 def _jsonld_reason(err: Exception) -> str:

@@ -23,6 +23,7 @@ from ekb.config import (
     BASE_IRI,
     DATA_GRAPH_PREFIX,
     INFERRED_GRAPH,
+    LOAD_MANIFEST_GRAPH,
     ONTOLOGY_GRAPH,
     SHAPES_GRAPH,
     STAGING_PREFIX,
@@ -30,10 +31,13 @@ from ekb.config import (
 )
 from ekb.errors import InputError, RdfSyntaxError
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, by_name, for_file
+from ekb.limits import check_rdf_limits
 from ekb.reasoning import Reasoner, materialise, reasoner_named
 from ekb.store import NTRIPLES, Store, clean_parser_message, engine_input
 from ekb.terms import triple_to_ox
 
+# In the load manifest, each data graph the last load wrote from a file is an sd:NamedGraph.
+MANIFEST_ENTRY = "http://www.w3.org/ns/sparql-service-description#NamedGraph"
 RDF_SUFFIXES = {".ttl", ".nt", ".n3", ".rdf", ".owl", ".xml", ".jsonld", ".json", ".trig", ".nq", ".trix", ".hext"}
 Progress = Callable[[str], None]
 
@@ -49,6 +53,7 @@ class SourceFile:
 class LoadReport:
     graphs: dict[str, int] = field(default_factory=dict)
     dropped: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # data graphs no file holds, written through the API
     seconds: float = 0.0
     reasoner: str = ""
 
@@ -100,10 +105,12 @@ def parse_file(path: Path, label: str | None = None) -> list[ox.Triple]:
 
 
 def parse_bytes(data: bytes, media_type: str, source: str) -> list[ox.Triple]:
-    """Parse an uploaded document of a known media type."""
+    """Parse an uploaded document of a known media type. The input limits of its syntax (nesting, XML entities)
+    are checked first: the engine's parsers must never see a document built to crash or exhaust them."""
     fmt = by_name(media_type, GRAPH_FORMATS) or by_name(media_type, DATASET_FORMATS)
     if fmt is None:
         raise InputError(f"unsupported RDF media type: {media_type}")
+    check_rdf_limits(data, fmt.engine, source)
     try:
         return [q.triple for q in ox.parse(data, format=fmt.engine, base_iri=BASE_IRI)]
     except SyntaxError as err:
@@ -150,8 +157,26 @@ def drop_staging(store: Store, run: str | None = None) -> None:
         store.update(" ;\n".join(f"DROP SILENT GRAPH {ox.NamedNode(g)}" for g in leftovers))
 
 
-def load(store: Store, settings: Settings, progress: Progress = lambda _: None) -> LoadReport:
-    """Load ontology/, shapes/ and data/ and their entailments; replace what a previous load wrote."""
+def loaded_graphs(store: Store) -> set[str]:
+    """The data graphs the last load wrote from files (its manifest)."""
+    if LOAD_MANIFEST_GRAPH not in store.graphs():
+        return set()
+    rows = store.select(f"SELECT ?g WHERE {{ GRAPH <{LOAD_MANIFEST_GRAPH}> {{ ?g a <{MANIFEST_ENTRY}> }} }}")
+    return {row["g"].value for row in rows}
+
+
+def manifest_ntriples(graphs: Iterable[str]) -> bytes:
+    entry = ox.NamedNode(MANIFEST_ENTRY)
+    kind = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    return ox.serialize([ox.Triple(ox.NamedNode(g), kind, entry) for g in sorted(graphs)], format=ox.RdfFormat.N_TRIPLES)
+
+
+def load(store: Store, settings: Settings, progress: Progress = lambda _: None,
+         drop_unmanaged: bool = False) -> LoadReport:
+    """Load ontology/, shapes/ and data/ and their entailments; replace what a previous load wrote.
+
+    A data graph that no file holds is dropped only if the previous load wrote it (a file was removed);
+    graphs written through the API are kept, unless `drop_unmanaged` says to drop them too."""
     started = time.perf_counter()
     sources = discover(settings)
     reasoner = reasoner_named(settings.reasoner)
@@ -159,6 +184,7 @@ def load(store: Store, settings: Settings, progress: Progress = lambda _: None) 
     run = uuid.uuid4().hex[:12]
     staged = {g: staging_name(run, g) for g in (ONTOLOGY_GRAPH, SHAPES_GRAPH)}
     files: dict[str, tuple[Path, ox.RdfFormat] | None] = {}  # the one file a graph comes from, if one
+    previous = loaded_graphs(store)
     with store.staging_area() as stage:
         try:
             for number, source in enumerate(sources, 1):
@@ -168,15 +194,24 @@ def load(store: Store, settings: Settings, progress: Progress = lambda _: None) 
                 data, fmt = read_source(source.path, label)
                 stage.load_graph(staged[source.graph], data, fmt, label)
                 files[source.graph] = (data, fmt) if source.graph not in files and isinstance(data, Path) else None
+            from_files = [g for g in staged if g.startswith(DATA_GRAPH_PREFIX)]
+            staged[LOAD_MANIFEST_GRAPH] = staging_name(run, LOAD_MANIFEST_GRAPH)
+            stage.load_graph(staged[LOAD_MANIFEST_GRAPH], manifest_ntriples(from_files), ox.RdfFormat.N_TRIPLES, "manifest")
             progress(f"reasoning (OWL 2 RL, {reasoner.name}) over the ontology and data")
             staged[INFERRED_GRAPH] = staging_name(run, INFERRED_GRAPH)
-            premises = [staged[g] for g in staged if g not in (SHAPES_GRAPH, INFERRED_GRAPH)]
+            premises = [staged[g] for g in staged if g not in (SHAPES_GRAPH, INFERRED_GRAPH, LOAD_MANIFEST_GRAPH)]
+            unmanaged = [g for g in store.graphs() if g.startswith(DATA_GRAPH_PREFIX) and g not in staged]
+            stale = [g for g in unmanaged if g in previous or drop_unmanaged]
+            kept = [g for g in unmanaged if g not in stale]
+            premises += [staging_name(run, g) for g in kept]
+            for g in kept:  # the entailments must cover what stays
+                stage.load_graph(staging_name(run, g), store.graph_ntriples(g), ox.RdfFormat.N_TRIPLES, g)
             infer_into(stage, premises, staged[INFERRED_GRAPH], reasoner)
-            stale = [g for g in store.graphs() if g.startswith(DATA_GRAPH_PREFIX) and g not in staged]
             progress(f"installing {len(staged)} graphs")
             store.install(stage, staged, drop=stale, files={g: f for g, f in files.items() if f})
         except BaseException:
             drop_staging(stage, run)
             raise
-    return LoadReport(graphs=store.counts(), dropped=stale, seconds=time.perf_counter() - started,
+        drop_staging(stage, run)  # the kept graphs' staging copies
+    return LoadReport(graphs=store.counts(), dropped=stale, kept=kept, seconds=time.perf_counter() - started,
                       reasoner=reasoner.name)

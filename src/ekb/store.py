@@ -195,6 +195,21 @@ class EmbeddedStore(Store):
         except OSError as err:
             raise StoreUnavailable(f"cannot open the store in {path}: {err}") from err
 
+    @classmethod
+    def read_only(cls, path: Path) -> EmbeddedStore:
+        """A snapshot opened for reading (by a query worker); nothing can write to it through this handle."""
+        store = cls.__new__(cls)
+        store.path = None  # never flushed, never staged beside
+        try:
+            store._store = ox.Store.read_only(str(path))
+        except OSError as err:
+            raise StoreUnavailable(f"cannot open the snapshot in {path}: {err}") from err
+        return store
+
+    def backup(self, folder: Path) -> None:
+        """A consistent copy of the committed store in `folder`, made of hard links (a RocksDB checkpoint)."""
+        self._store.backup(str(folder))
+
     @property
     def engine(self) -> ox.Store:
         return self._store

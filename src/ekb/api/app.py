@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse
+from starlette.concurrency import run_in_threadpool
 
 from ekb import __version__
 from ekb.api import governance, graph_store, linked_data, queries, sparql
 from ekb.errors import EkbError
 from ekb.kb import KnowledgeBase
+
+log = logging.getLogger("ekb.api")
 
 
 def create_app(kb: KnowledgeBase) -> FastAPI:
@@ -18,6 +23,9 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
         title="ekb: enterprise knowledge base",
         version=__version__,
         description="SPARQL, governance reports and JSON-LD over the Quantum Energy knowledge graph.",
+        # Starlette's trailing-slash redirect builds its Location from the Host header: a client could make the
+        # server send a link to any host. Paths are exact here.
+        redirect_slashes=False,
     )
     app.state.kb = kb
     if kb.settings.cors:  # browser tools on other origins (YASGUI, notebooks); writes still need the token
@@ -27,13 +35,25 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
     @app.exception_handler(EkbError)
     async def ekb_error(_: Request, err: EkbError) -> JSONResponse:
         body = {"error": type(err).__name__, "message": str(err), **(err.details or {})}
-        headers = {"WWW-Authenticate": "Bearer"} if err.http_status == 401 else None
+        headers = dict(err.headers or {})
+        if err.http_status == 401:
+            headers["WWW-Authenticate"] = "Bearer"
         return JSONResponse(body, status_code=err.http_status, headers=headers)
 
+    @app.exception_handler(Exception)
+    async def unexpected_error(request: Request, err: Exception) -> JSONResponse:
+        """A fault of the server, not of the input (those are EkbErrors): a one-line JSON 500 for the client.
+        Starlette re-raises the exception after this answer, so the server still logs its traceback."""
+        log.error("unexpected error on %s %s: %s: %s", request.method, request.scope.get("path"), type(err).__name__, err)
+        return JSONResponse({"error": "InternalError", "message": f"the server failed on this request "
+                             f"({type(err).__name__}); the operator's log has the details"}, status_code=500)
+
     @app.get("/health", tags=["service"], summary="Is the knowledge base up, and what does it hold?")
-    def health() -> dict:
-        return {"status": "ok", "version": __version__, "backend": kb.backend,
-                "graphs": len(kb.store.graphs()), "triples": kb.store.count()}
+    async def health() -> dict:
+        # The figures the knowledge base keeps (counted by the writer, once per write): no store access and no
+        # thread from the pool, which a burst of queries may have taken.
+        graphs, triples = kb.cached_stats() or await run_in_threadpool(kb.stats)
+        return {"status": "ok", "version": __version__, "backend": kb.backend, "graphs": graphs, "triples": triples}
 
     @app.get("/", include_in_schema=False)
     def home() -> RedirectResponse:

@@ -1,4 +1,7 @@
-"""Governance over HTTP: the report (negotiated), a dry-run validation of a proposed change, the history."""
+"""Governance over HTTP: the report (negotiated), a dry-run validation of a proposed change, the history.
+
+Reading the report never writes: GET validates without recording; POST (with the write token) records the run
+in the history graph."""
 
 from __future__ import annotations
 
@@ -6,12 +9,26 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from ekb.api.protocol import NotAcceptable, UnsupportedMediaType, kb_of, media_type_of, read_body
+from ekb.api.protocol import (
+    NotAcceptable,
+    UnsupportedMediaType,
+    best_match,
+    engine_errors,
+    in_thread,
+    kb_of,
+    media_type_of,
+    multipart_parts,
+    parse_iri,
+    parse_rdf,
+    read_body,
+    read_text,
+    require_write_token,
+)
 from ekb.config import DATA_GRAPH_PREFIX
 from ekb.errors import InputError
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, by_name
-from ekb.governance import Delta, check_change, history
-from ekb.loader import parse_bytes
+from ekb.governance import Delta, history
+from ekb.guard import check_remote_access
 from ekb.report import MEDIA_TYPES, render
 
 router = APIRouter(tags=["governance"])
@@ -26,58 +43,81 @@ def report_format(request: Request) -> str:
         if override not in MEDIA_TYPES:
             raise NotAcceptable(f"unknown report format {override!r}; choose one of {', '.join(MEDIA_TYPES)}")
         return override
-    import mimeparse
-
     accept = request.headers.get("accept") or "application/json"
-    best = mimeparse.best_match(list(reversed(list(REPORT_TYPES))), accept)
+    best = best_match(list(reversed(list(REPORT_TYPES))), accept)
     if not best:
         raise NotAcceptable("the report is available as " + ", ".join(REPORT_TYPES))
     return REPORT_TYPES[best]
 
 
-@router.get("/governance/report", summary="Validate the knowledge base now: HTML, JSON, Turtle (sh:ValidationReport) or CSV")
-async def governance_report(request: Request) -> Response:
+def _report_options(request: Request) -> tuple[str, str]:
     fmt = report_format(request)
     group = request.query_params.get("group", "rule")
     if group not in ("rule", "owner"):
         raise InputError("group must be 'rule' or 'owner'")
-    report = await run_in_threadpool(kb_of(request).validate)
+    return fmt, group
+
+
+async def _report(request: Request, record: bool) -> Response:
+    fmt, group = _report_options(request)
+    kb = kb_of(request)
+    body = await in_thread(lambda: render(kb.validate(record=record), fmt, group))
     media_type = MEDIA_TYPES[fmt] + ("; charset=utf-8" if fmt != "json" else "")
-    return Response(render(report, fmt, group), media_type=media_type, headers={"Vary": "Accept"})
+    return Response(body, media_type=media_type, headers={"Vary": "Accept"})
+
+
+@router.get("/governance/report", summary="Validate the knowledge base now (nothing is recorded): HTML, JSON, "
+                                          "Turtle (sh:ValidationReport) or CSV")
+async def governance_report(request: Request) -> Response:
+    return await _report(request, record=False)
+
+
+@router.post("/governance/report", summary="Validate the knowledge base and record the run in the governance history "
+                                           "(needs the write token)")
+async def record_governance_report(request: Request) -> Response:
+    require_write_token(request)
+    return await _report(request, record=True)
+
+
+async def _sparql_change(request: Request):
+    text = await read_text(request)
+    check_remote_access(text, kb_of(request).settings.allowed_service_hosts)  # the dry run must not fetch URLs
+    return lambda store: store.update(text)
+
+
+async def _form_change(request: Request, graph: str):
+    parts = await multipart_parts(request, allowed=("add", "remove", "format"), small=("format",))
+    fmt = parts["format"].data.decode("utf-8", "replace").strip() if "format" in parts else "text/turtle"
+    triples = {name: await parse_rdf(parts[name].data, fmt, f"the '{name}' part")
+               for name in ("add", "remove") if name in parts}
+    if not triples:
+        raise InputError("the form needs an 'add' part, a 'remove' part or both")
+    return Delta(graph, tuple(triples.get("add", [])), tuple(triples.get("remove", []))).apply
 
 
 async def _proposed_change(request: Request):
     """The change a client proposes: an RDF document to add (into ?graph=, default data/proposed),
-    a multipart form with `add` and `remove` parts, or a SPARQL Update."""
+    a multipart form with `add` and `remove` parts (and an optional `format`), or a SPARQL Update.
+    Every body is read under the size and time limits and parsed in a worker thread."""
     media_type = media_type_of(request)
-    graph = request.query_params.get("graph", PROPOSED_GRAPH)
+    graph = parse_iri(request.query_params.get("graph", PROPOSED_GRAPH), "the graph parameter")
     if media_type == "application/sparql-update":
-        text = (await read_body(request)).decode("utf-8")
-        return lambda store: store.update(text)
+        return await _sparql_change(request)
     if media_type == "multipart/form-data":
-        form = await request.form()
-        fmt = str(form.get("format") or "text/turtle")
-        parts = {}
-        for name in ("add", "remove"):
-            value = form.get(name)
-            if value is not None:
-                raw = await value.read() if hasattr(value, "read") else str(value).encode()
-                parts[name] = parse_bytes(raw, fmt, f"the '{name}' part")
-        if not parts:
-            raise InputError("the form needs an 'add' part, a 'remove' part or both")
-        return Delta(graph, tuple(parts.get("add", [])), tuple(parts.get("remove", []))).apply
+        return await _form_change(request, graph)
     fmt = by_name(media_type, GRAPH_FORMATS) or by_name(media_type, DATASET_FORMATS)
     if fmt is None:
         raise UnsupportedMediaType(f"unsupported Content-Type {media_type or '(none)'}: send RDF (Turtle, JSON-LD, ...), "
                                    "multipart/form-data with add/remove, or application/sparql-update")
-    triples = parse_bytes(await read_body(request), fmt.media_type, "request body")
+    triples = await parse_rdf(await read_body(request), fmt.media_type)
     return Delta(graph, tuple(triples)).apply
 
 
 @router.post("/governance/validate", summary="Dry run: what would the store plus this change violate? Nothing is stored")
 async def validate_change(request: Request) -> JSONResponse:
     change = await _proposed_change(request)
-    result = await run_in_threadpool(check_change, kb_of(request).store, change)
+    with engine_errors():
+        result = await run_in_threadpool(kb_of(request).dry_run, change)
     return JSONResponse(result.as_json())
 
 

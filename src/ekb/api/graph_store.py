@@ -1,7 +1,8 @@
 """The SPARQL 1.1 Graph Store HTTP Protocol at /store (indirect identification: ?graph=IRI or ?default).
 
 https://www.w3.org/TR/sparql11-http-rdf-update/ . Writes need the write token; every write is one atomic
-update, so a failed one leaves the store as it was.
+update, so a failed one leaves the store as it was. The graphs `ekb load` derives (ontology, shapes, inferred,
+history, staging) are read-only here.
 """
 
 from __future__ import annotations
@@ -13,16 +14,19 @@ from starlette.concurrency import run_in_threadpool
 from ekb.api.protocol import (
     NotAcceptable,
     UnsupportedMediaType,
+    in_thread,
     kb_of,
     media_type_of,
+    parse_iri,
+    parse_rdf,
     read_body,
+    refuse_protected,
     require_write_token,
     write_response,
 )
 from ekb.errors import InputError, NotFound
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, by_name, negotiate
 from ekb.governance import Delta
-from ekb.loader import parse_bytes
 
 router = APIRouter(tags=["graph store"])
 
@@ -36,10 +40,14 @@ def target_graph(request: Request) -> str:
     graph = params.get("graph")
     if not graph:
         raise InputError("name the graph with ?graph=IRI")
-    try:
-        return ox.NamedNode(graph).value
-    except ValueError as err:
-        raise InputError(f"?graph={graph!r} is not a valid IRI: {err}") from None
+    return parse_iri(graph, "the graph parameter")
+
+
+def writable_graph(request: Request) -> str:
+    """The target of a write: a valid IRI, and not one of the graphs only `ekb load` may change."""
+    graph = target_graph(request)
+    refuse_protected(graph)
+    return graph
 
 
 def _exists(kb, graph: str) -> bool:
@@ -60,20 +68,25 @@ def get_graph(request: Request) -> Response:
 
 
 async def _payload(request: Request) -> list[ox.Triple]:
+    """The request's RDF document, parsed in a worker thread."""
     media_type = media_type_of(request)
     fmt = by_name(media_type, GRAPH_FORMATS) or by_name(media_type, DATASET_FORMATS)
     if fmt is None:
         raise UnsupportedMediaType(f"unsupported Content-Type {media_type or '(none)'}: send one of "
                                    + ", ".join(f.media_type for f in GRAPH_FORMATS))
-    return parse_bytes(await read_body(request), fmt.media_type, "request body")
+    return await parse_rdf(await read_body(request), fmt.media_type)
+
+
+def _ntriples(triples: list[ox.Triple]) -> bytes:
+    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
 
 
 @router.put("/store", summary="Replace a named graph", status_code=204)
 async def put_graph(request: Request) -> Response:
     require_write_token(request)
-    kb, graph = kb_of(request), target_graph(request)
+    kb, graph = kb_of(request), writable_graph(request)
     existed = await run_in_threadpool(_exists, kb, graph)
-    body = ox.serialize(await _payload(request), format=ox.RdfFormat.N_TRIPLES)
+    body = await in_thread(_ntriples, await _payload(request))
     result = await run_in_threadpool(kb.write, lambda store: store.replace_graphs({graph: body}))
     return write_response(result) if existed else Response(status_code=201)
 
@@ -81,7 +94,7 @@ async def put_graph(request: Request) -> Response:
 @router.post("/store", summary="Add triples to a named graph", status_code=204)
 async def post_graph(request: Request) -> Response:
     require_write_token(request)
-    kb, graph = kb_of(request), target_graph(request)
+    kb, graph = kb_of(request), writable_graph(request)
     existed = await run_in_threadpool(_exists, kb, graph)
     delta = Delta(graph, added=tuple(await _payload(request)))
     result = await run_in_threadpool(kb.write, delta.apply, delta)
@@ -91,7 +104,7 @@ async def post_graph(request: Request) -> Response:
 @router.delete("/store", summary="Delete a named graph", status_code=204)
 async def delete_graph(request: Request) -> Response:
     require_write_token(request)
-    kb, graph = kb_of(request), target_graph(request)
+    kb, graph = kb_of(request), writable_graph(request)
     if not await run_in_threadpool(_exists, kb, graph):
         raise NotFound(f"no graph named <{graph}>")
     result = await run_in_threadpool(kb.write, lambda store: store.update(f"DROP GRAPH <{graph}>"))

@@ -10,18 +10,31 @@ import json
 from email.utils import format_datetime
 from html import escape
 
-import mimeparse
 import pyoxigraph as ox
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ekb import docs
-from ekb.api.protocol import NotAcceptable, kb_of, read_body, require_write_token
+from ekb.api.protocol import (
+    MAX_PAGE,
+    NotAcceptable,
+    base_url,
+    best_match,
+    in_thread,
+    kb_of,
+    parse_in_thread,
+    parse_int,
+    parse_iri,
+    public_url,
+    read_body,
+    refuse_protected,
+    require_write_token,
+)
 from ekb.config import BASE_IRI, DATA_GRAPH_PREFIX, EKB, ID, UTIL
 from ekb.errors import InputError, NotFound
 from ekb.governance import Delta
-from ekb.linked_data import COLLECTIONS, CONTEXT_PATH, PREFIXES, collection_items, context, resource_document
+from ekb.linked_data import COLLECTIONS, CONTEXT_PATH, PREFIXES, Document, collection_items, context, resource_document
 from ekb.linked_data import parse_document as parse_jsonld
 
 router = APIRouter(tags=["linked data"])
@@ -31,7 +44,8 @@ VIEWS = {JSONLD: "jsonld", "application/json": "jsonld", "text/turtle": "turtle"
 
 
 def context_url(request: Request) -> str:
-    return str(request.base_url).rstrip("/") + CONTEXT_PATH
+    """The @context URL documents point at: on this server, under the configured base URL."""
+    return base_url(request) + CONTEXT_PATH
 
 
 @router.get("/context.jsonld", summary="The published JSON-LD context (current version)")
@@ -47,7 +61,7 @@ def view_of(request: Request) -> str:
             raise NotAcceptable(f"unknown format {override!r}; choose one of jsonld, turtle, ntriples, html")
         return override
     accept = request.headers.get("accept") or JSONLD
-    best = mimeparse.best_match(list(reversed(list(VIEWS))), accept)
+    best = best_match(list(reversed(list(VIEWS))), accept)
     if not best:
         raise NotAcceptable("this resource is available as " + ", ".join(VIEWS))
     return VIEWS[best]
@@ -59,24 +73,31 @@ def local_link(iri: str) -> str:
 
 async def dereference(request: Request, iri: str) -> Response:
     kb = kb_of(request)
+    iri = parse_iri(iri, "the resource")  # a path such as /id/a%20b names no IRI: 400, not an engine error
     view = view_of(request)
     doc = await run_in_threadpool(resource_document, kb.store, iri, context_url(request))
     etag = f'{doc.etag[:-1]}-{view}"'
     headers = {"ETag": etag, "Vary": "Accept", "Last-Modified": format_datetime(kb.modified, usegmt=True)}
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
+    body, media_type = await in_thread(render_view, doc, iri, view)
+    return Response(body, media_type=media_type, headers=headers)
+
+
+TURTLE_PREFIXES = {"ekb": EKB, "util": UTIL, "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+                   "skos": "http://www.w3.org/2004/02/skos/core#", "dcterms": "http://purl.org/dc/terms/"}
+
+
+def render_view(doc: Document, iri: str, view: str) -> tuple[bytes | str, str]:
+    """A resource document in one view, as (body, media type); serialising is done in a worker thread."""
     if view == "jsonld":
-        return Response(json.dumps(doc.body, indent=2, ensure_ascii=False), media_type=JSONLD, headers=headers)
+        return json.dumps(doc.body, indent=2, ensure_ascii=False), JSONLD
     if view == "html":
-        return HTMLResponse(resource_page(iri, doc.body), headers=headers)
+        return resource_page(iri, doc.body), "text/html; charset=utf-8"
     own = [t for t in doc.triples if t.subject.value == iri]
-    fmt = ox.RdfFormat.TURTLE if view == "turtle" else ox.RdfFormat.N_TRIPLES
-    media_type = "text/turtle" if view == "turtle" else "application/n-triples"
-    prefixes = {"ekb": EKB, "util": UTIL, "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-                "skos": "http://www.w3.org/2004/02/skos/core#", "dcterms": "http://purl.org/dc/terms/"} \
-        if view == "turtle" else None
-    body = ox.serialize(own, format=fmt, prefixes=prefixes) if prefixes else ox.serialize(own, format=fmt)
-    return Response(body, media_type=media_type + "; charset=utf-8", headers=headers)
+    if view == "turtle":
+        return ox.serialize(own, format=ox.RdfFormat.TURTLE, prefixes=TURTLE_PREFIXES), "text/turtle; charset=utf-8"
+    return ox.serialize(own, format=ox.RdfFormat.N_TRIPLES), "application/n-triples; charset=utf-8"
 
 
 @router.get("/ontology", summary="The ontology's documentation: its modules", response_class=HTMLResponse)
@@ -141,9 +162,13 @@ td{{padding:.3rem 0}}code{{background:#f3f5f9;padding:.1rem .3rem}}</style></hea
 def filter_term(name: str, value: str, kind: str) -> ox.NamedNode | ox.Literal:
     """A filter value as an RDF term: an integer, a scope name, a full IRI or a slug of the expected kind."""
     if kind == "integer":
-        if not value.lstrip("-").isdigit():
+        try:
+            number = int(value) if value.isascii() else None
+        except ValueError:
+            number = None
+        if number is None:
             raise InputError(f"filter {name}: {value!r} is not an integer")
-        return ox.Literal(value, datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))
+        return ox.Literal(str(number), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))
     if kind == "scope":
         names = {"regulated": "Regulated", "non-regulated": "NonRegulated", "nonregulated": "NonRegulated",
                  "shared": "Shared"}
@@ -158,7 +183,7 @@ def filter_term(name: str, value: str, kind: str) -> ox.NamedNode | ox.Literal:
 
 @router.get("/collections", summary="The collections of main kinds, with their filters")
 def list_collections(request: Request) -> JSONResponse:
-    base = str(request.base_url).rstrip("/")
+    base = base_url(request)
     return JSONResponse([{"kind": k, "url": f"{base}/collections/{k}", "filters": sorted(f)}
                          for k, (_, f) in COLLECTIONS.items()])
 
@@ -169,7 +194,7 @@ async def get_collection(kind: str, request: Request) -> Response:
         raise NotFound(f"no collection {kind!r}; the collections are: {', '.join(COLLECTIONS)}")
     cls, filters = COLLECTIONS[kind]
     params = dict(request.query_params)
-    page, size = _int(params.pop("page", "1"), "page", 1), _int(params.pop("size", "50"), "size", 1, 500)
+    page, size = parse_int(params.pop("page", "1"), "page", 1, MAX_PAGE), parse_int(params.pop("size", "50"), "size", 1, 500)
     unknown = sorted(set(params) - set(filters))
     if unknown:
         raise InputError(f"unknown filter {', '.join(unknown)} for {kind}; filters: {', '.join(sorted(filters)) or 'none'}")
@@ -184,7 +209,7 @@ async def get_collection(kind: str, request: Request) -> Response:
         return total, collection_items(kb.store, [r["item"].value for r in rows], context_url(request))
 
     total, items = await run_in_threadpool(run)
-    here = request.url
+    here = public_url(request)
     body = {"@context": context_url(request), "id": str(here), "type": ["Collection"], "kind": kind,
             "totalItems": total, "page": page, "pageSize": size, "items": items}
     links = []
@@ -195,25 +220,17 @@ async def get_collection(kind: str, request: Request) -> Response:
         body["prev"] = str(here.include_query_params(page=page - 1))
         links.append(f'<{body["prev"]}>; rel="prev"')
     headers = {"Link": ", ".join(links)} if links else {}
-    return Response(json.dumps(body, indent=2, ensure_ascii=False), media_type=JSONLD, headers=headers)
-
-
-def _int(text: str, name: str, low: int, high: int | None = None) -> int:
-    if not text.isdigit() or int(text) < low or (high is not None and int(text) > high):
-        raise InputError(f"{name} must be an integer from {low}" + (f" to {high}" if high else ""))
-    return int(text)
+    text = await in_thread(lambda: json.dumps(body, indent=2, ensure_ascii=False))
+    return Response(text, media_type=JSONLD, headers=headers)
 
 
 @router.post("/import", summary="Import a JSON-LD document into a named graph, through the governance gate")
 async def import_jsonld(request: Request) -> Response:
     require_write_token(request)
-    graph = request.query_params.get("graph", DATA_GRAPH_PREFIX + "imported")
-    try:
-        target = ox.NamedNode(graph)
-    except ValueError:
-        raise InputError(f"?graph={graph!r} is not a valid IRI") from None
-    triples = parse_jsonld(await read_body(request), "the request body")
-    delta = Delta(target.value, added=tuple(triples))
+    graph = parse_iri(request.query_params.get("graph", DATA_GRAPH_PREFIX + "imported"), "the graph parameter")
+    refuse_protected(graph)
+    triples = await parse_in_thread(parse_jsonld, await read_body(request), "the request body")
+    delta = Delta(graph, added=tuple(triples))
     result = await run_in_threadpool(kb_of(request).write, delta.apply, delta)
     findings = result.as_json()["newFindings"]
     return JSONResponse({"graph": graph, "triples": len(triples), "newFindings": findings}, status_code=201)

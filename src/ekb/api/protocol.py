@@ -1,19 +1,36 @@
-"""Helpers shared by the HTTP routes: request bodies under a size limit, negotiation, engine answers."""
+"""Helpers shared by the HTTP routes: request bodies under a size and time limit, parsing them off the event
+loop, input checks (IRIs, integers, protected graphs), negotiation, engine answers, links from the base URL."""
 
 from __future__ import annotations
 
 import asyncio
 import hmac
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TypeVar
 from urllib.parse import parse_qsl
 
 import mimeparse
+import pyoxigraph as ox
 from fastapi import Request, Response
+from python_multipart.exceptions import FormParserError
+from python_multipart.multipart import Field, File, FormParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import URL
 
-from ekb.errors import InputError, LimitExceeded, QueryTimeout, Unauthorized
+from ekb.config import PROTECTED_GRAPHS, STAGING_PREFIX
+from ekb.errors import Forbidden, InputError, LimitExceeded, QuerySyntaxError, QueryTimeout, RequestTimeout, Unauthorized
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, SOLUTION_FORMATS, Format, by_name, negotiate
 from ekb.kb import KnowledgeBase
+from ekb.loader import parse_bytes
 from ekb.store import Answer
+
+T = TypeVar("T")
+MAX_FORM_FIELDS = 1000  # a SPARQL form has a handful; more is an attempt to make the parser work
+MAX_PARTS = 8  # the multipart forms here take at most three parts
+MAX_SMALL_FIELD = 1024  # a multipart part that is an option (a format name), not a document
+MAX_PAGE = 1_000_000  # a page number beyond any store's size; larger ones overflow the engine's OFFSET
 
 
 class NotAcceptable(InputError):
@@ -28,30 +45,193 @@ def kb_of(request: Request) -> KnowledgeBase:
     return request.app.state.kb
 
 
+# --- the request body -------------------------------------------------------------------------------------
+
 async def read_body(request: Request) -> bytes:
-    """The request body, refused with 413 past the configured limit (checked before and while reading)."""
-    limit = kb_of(request).settings.max_body_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise LimitExceeded(f"request body of {declared} bytes exceeds the limit of {limit} bytes")
+    """The request body, refused with 413 past the configured size (checked before and while reading) and
+    with 408 if it does not arrive within the configured time: a client that stalls or trickles must not
+    hold a connection and a buffer for ever. Every route reads its body here, whatever the content type."""
+    settings = kb_of(request).settings
+    limit = settings.max_body_bytes
+    close = {"Connection": "close"}  # the rest of the body is not read: the connection cannot be reused
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise LimitExceeded(f"request body of {declared} bytes exceeds the limit of {limit} bytes", headers=close)
     body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > limit:
-            raise LimitExceeded(f"request body exceeds the limit of {limit} bytes")
+    try:
+        async with asyncio.timeout(settings.body_timeout_s):  # bounds the wait for each chunk and the total
+            async for chunk in request.stream():
+                body.extend(chunk)
+                if len(body) > limit:
+                    raise LimitExceeded(f"request body exceeds the limit of {limit} bytes", headers=close)
+    except TimeoutError:
+        raise RequestTimeout(f"the request body did not arrive within {settings.body_timeout_s:g} s "
+                             f"({len(body)} bytes received)") from None
     return bytes(body)
+
+
+async def read_text(request: Request, what: str = "the request body") -> str:
+    """The body as UTF-8 text (SPARQL is UTF-8 by definition)."""
+    body = await read_body(request)
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InputError(f"{what} is not UTF-8: {err}") from None
 
 
 def media_type_of(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-async def form_fields(request: Request) -> list[tuple[str, str]]:
-    body = await read_body(request)
+def _parse_form(body: bytes) -> list[tuple[str, str]]:
     try:
-        return parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False)
+        text = body.decode("utf-8")
     except UnicodeDecodeError as err:
         raise InputError(f"the form body is not UTF-8: {err}") from None
+    try:
+        return parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError as err:
+        raise InputError(f"the form body is refused: {err}") from None
+
+
+async def form_fields(request: Request) -> list[tuple[str, str]]:
+    """An application/x-www-form-urlencoded body as (name, value) pairs, decoded in a worker thread."""
+    return await run_in_threadpool(_parse_form, await read_body(request))
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a multipart/form-data body."""
+
+    name: str
+    data: bytes
+    content_type: str | None = None
+
+
+def parse_multipart(body: bytes, content_type: str, allowed: Collection[str], small: Collection[str] = ()) -> dict[str, Part]:
+    """The parts of a multipart/form-data body already read under the size limit (python-multipart, in
+    memory). Only the `allowed` names are accepted, each once and at most MAX_PARTS parts; the `small` ones
+    are options, not documents, and may not exceed MAX_SMALL_FIELD bytes. Blocking: call it in a thread."""
+    _, options = parse_options_header(content_type)
+    boundary = options.get(b"boundary")
+    if not boundary:
+        raise InputError("the multipart/form-data Content-Type has no boundary parameter")
+    parts: dict[str, Part] = {}
+    count = 0
+
+    def on_part(part: Field | File) -> None:
+        nonlocal count
+        count += 1
+        if count > MAX_PARTS:
+            raise InputError(f"the form has more than {MAX_PARTS} parts; it takes {', '.join(allowed)}")
+        name = (part.field_name or b"").decode("utf-8", "replace")
+        if name not in allowed:
+            raise InputError(f"unknown form part {name!r}; the form takes {', '.join(allowed)}")
+        if name in parts:
+            raise InputError(f"the form has more than one {name!r} part")
+        if isinstance(part, File):
+            part.file_object.seek(0)
+            data = part.file_object.read()
+        else:
+            data = part.value or b""
+        if name in small and len(data) > MAX_SMALL_FIELD:
+            raise InputError(f"the form part {name!r} is longer than {MAX_SMALL_FIELD} bytes")
+        parts[name] = Part(name, data, part.content_type)
+
+    # Files stay in memory (the body is already bounded): no temporary files on the server's disk.
+    config = {"MAX_BODY_SIZE": len(body), "MAX_MEMORY_FILE_SIZE": len(body) + 1}
+    try:
+        parser = FormParser("multipart/form-data", on_part, on_part, boundary=boundary, config=config)
+        parser.write(body)
+        parser.finalize()
+    except FormParserError as err:
+        raise InputError(f"the multipart/form-data body does not parse: {err}") from None
+    return parts
+
+
+async def multipart_parts(request: Request, allowed: Collection[str], small: Collection[str] = ()) -> dict[str, Part]:
+    """A multipart/form-data body, read under the same limits as any body and parsed in a worker thread."""
+    body = await read_body(request)
+    return await run_in_threadpool(parse_multipart, body, request.headers.get("content-type", ""), allowed, small)
+
+
+# --- parsing documents off the event loop -------------------------------------------------------------------
+
+@contextmanager
+def parser_limits(source: str) -> Iterator[None]:
+    """What a parser raises on a client's document is the document's fault: one nested deeper than the
+    interpreter's stack (JSON, JSON-LD), a term longer than Oxigraph's buffer, a value Python refuses (an
+    integer of 100,000 digits, a lone surrogate). Only for pure parsing of the client's bytes, which touches no
+    server state: a real shortage of memory stays the server's fault."""
+    try:
+        yield
+    except RecursionError:
+        raise InputError(f"{source}: the document is nested too deeply to be read") from None
+    except MemoryError as err:
+        if "buffer maximal size" not in str(err):
+            raise
+        raise LimitExceeded(f"{source}: a single term (literal or IRI) is too long for the parser ({err})") from None
+    except ValueError as err:  # UnicodeError and the parsers' own ValueErrors
+        raise InputError(f"{source}: the document cannot be read: {err}") from None
+
+
+async def in_thread(function: Callable[..., T], *args) -> T:
+    """Run a validating or serialising `function` in a worker thread: CPU work on the event loop stops every
+    other request (/health included)."""
+    return await run_in_threadpool(function, *args)
+
+
+async def parse_in_thread(function: Callable[..., T], *args, source: str = "the request body") -> T:
+    """Run a parser of the client's document in a worker thread, under `parser_limits`: a large or deeply nested
+    document (1.8 MB of RDF/XML took 22 s) must not stop the event loop."""
+    def run() -> T:
+        with parser_limits(source):
+            return function(*args)
+    return await run_in_threadpool(run)
+
+
+async def parse_rdf(data: bytes, media_type: str, source: str = "the request body") -> list[ox.Triple]:
+    """An uploaded RDF document of a known media type as triples, parsed in a worker thread."""
+    return await parse_in_thread(parse_bytes, data, media_type, source, source=source)
+
+
+# --- input checks ------------------------------------------------------------------------------------------
+
+def parse_iri(text: str, what: str) -> str:
+    """`text` as an absolute IRI, or a 400 naming the parameter: an invalid IRI must never reach the engine
+    (which raises) or a SPARQL string (which it could break out of)."""
+    try:
+        return ox.NamedNode(text).value
+    except ValueError as err:
+        raise InputError(f"{what} {text!r} is not a valid IRI: {err}") from None
+
+
+def parse_int(text: str, name: str, low: int, high: int | None = None) -> int:
+    """A decimal integer parameter within bounds. `str.isdigit` alone is not a test: it accepts '²' and
+    other digits int() refuses."""
+    value = int(text) if text.isascii() and text.isdigit() else None
+    if value is None or value < low or (high is not None and value > high):
+        raise InputError(f"{name} must be an integer from {low}" + (f" to {high}" if high is not None else "")
+                         + f", not {text!r}")
+    return value
+
+
+def refuse_protected(graph: str) -> None:
+    """The ontology, shapes, entailments, governance history and a load's staging graphs change only through
+    `ekb load` (or a governance run): a data write to them would bypass what derives them."""
+    if graph in PROTECTED_GRAPHS or graph.startswith(STAGING_PREFIX):
+        raise Forbidden(f"<{graph}> is a protected graph: it changes only through `ekb load`, not through "
+                        "the data routes; write to a data graph instead")
+
+
+# --- negotiation and answers ---------------------------------------------------------------------------------
+
+def best_match(offered: list[str], accept: str) -> str:
+    """mimeparse's best match, or '' for an Accept header it cannot read (a malformed q, an empty range)."""
+    try:
+        return mimeparse.best_match(offered, accept)
+    except (ValueError, IndexError):
+        return ""
 
 
 def result_formats(request: Request, override: str | None) -> tuple[Format | None, Format | None]:
@@ -70,7 +250,19 @@ def prefers_html(request: Request, alternatives: list[str]) -> bool:
     accept = request.headers.get("accept", "")
     if "text/html" not in accept:
         return False
-    return mimeparse.best_match([*reversed(alternatives), "text/html"], accept) == "text/html"
+    return best_match([*reversed(alternatives), "text/html"], accept) == "text/html"
+
+
+@contextmanager
+def engine_errors() -> Iterator[None]:
+    """The engine raises RuntimeError for a query it parsed but cannot run (an unknown function IRI, an
+    unsupported service): the query is at fault, so it is a 400. Any other RuntimeError is the server's."""
+    try:
+        yield
+    except RuntimeError as err:
+        if "is not supported" not in str(err):
+            raise
+        raise QuerySyntaxError(f"the query cannot be run: {err}") from None
 
 
 async def answer_query(request: Request, run, formats: tuple[Format | None, Format | None]) -> Response:
@@ -79,9 +271,10 @@ async def answer_query(request: Request, run, formats: tuple[Format | None, Form
     kb = kb_of(request)
     solution, graph = formats
     try:
-        answer: Answer = await asyncio.wait_for(
-            run_in_threadpool(run, solution or SOLUTION_FORMATS[0], graph or GRAPH_FORMATS[0]),
-            timeout=kb.settings.query_timeout_s)
+        with engine_errors():
+            answer: Answer = await asyncio.wait_for(
+                run_in_threadpool(run, solution or SOLUTION_FORMATS[0], graph or GRAPH_FORMATS[0]),
+                timeout=kb.settings.query_timeout_s)
     except TimeoutError:
         raise QueryTimeout(f"the query ran past the time limit of {kb.settings.query_timeout_s:g} s and was "
                            "stopped; narrow it or ask the operator for a higher limit") from None
@@ -94,12 +287,40 @@ async def answer_query(request: Request, run, formats: tuple[Format | None, Form
     return Response(answer.body, media_type=answer.media_type + charset, headers={"Vary": "Accept"})
 
 
+# --- links: from the configured base URL, never from the Host header ---------------------------------------------
+
+def base_url(request: Request) -> str:
+    """The public base URL, without a trailing slash: the configured one, else the address of the socket the
+    request came in on (the server's own, not the client-chosen Host header)."""
+    configured = kb_of(request).settings.base_url
+    if configured:
+        return configured.rstrip("/")
+    host, port = request.scope.get("server") or ("127.0.0.1", 80)
+    host = f"[{host}]" if ":" in host else host
+    return f"http://{host}" + ("" if port == 80 else f":{port}")
+
+
+def public_url(request: Request, path: str | None = None) -> URL:
+    """The request's own URL (its path and query string, which are not host-controlled) under the base URL;
+    or `path` under it."""
+    if path is not None:
+        return URL(base_url(request) + path)
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return URL(base_url(request) + request.scope["path"] + (f"?{query}" if query else ""))
+
+
+# --- writes ----------------------------------------------------------------------------------------------------
+
 def require_write_token(request: Request) -> None:
+    """The bearer token, compared in constant time as bytes: compare_digest refuses non-ASCII str, and a
+    header is whatever bytes the client sent (Starlette decodes them as Latin-1, which round-trips)."""
     token = kb_of(request).settings.write_token
     given = request.headers.get("authorization", "")
     if not token:
-        raise Unauthorized("writes are closed on this server: start it with --write-token to allow them")
-    if not given.lower().startswith("bearer ") or not hmac.compare_digest(given[7:].strip(), token):
+        raise Unauthorized("writes are closed on this server: start it with a write token (EKB_WRITE_TOKEN or "
+                           "--write-token-file) to allow them")
+    offered = given[7:].strip().encode("latin-1") if given[:7].lower() == "bearer " else b""
+    if not offered or not hmac.compare_digest(offered, token.encode("utf-8")):
         raise Unauthorized("a write needs the header 'Authorization: Bearer <write token>'")
 
 

@@ -13,7 +13,17 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
-from ekb.api.protocol import answer_query, kb_of, prefers_html, result_formats
+from ekb.api.protocol import (
+    MAX_PAGE,
+    answer_query,
+    base_url,
+    in_thread,
+    kb_of,
+    parse_int,
+    prefers_html,
+    public_url,
+    result_formats,
+)
 from ekb.config import BASE_IRI
 from ekb.formats import SOLUTION_FORMATS
 from ekb.library import NamedQuery
@@ -34,7 +44,7 @@ def describe(query: NamedQuery, base: str) -> dict:
 
 @router.get("/queries", summary="List the curated queries with their parameters")
 def list_queries(request: Request) -> JSONResponse:
-    base = str(request.base_url)
+    base = base_url(request) + "/"
     return JSONResponse([describe(q, base) for q in kb_of(request).library.queries.values()])
 
 
@@ -44,12 +54,12 @@ async def run_query(name: str, request: Request) -> Response:
     query = kb.library.get(name)
     values = {k: v for k, v in request.query_params.items() if k not in ("format", "page")}
     page_text = request.query_params.get("page")
-    page = int(page_text) if page_text and page_text.isdigit() else None
+    page = parse_int(page_text, "page", 1, MAX_PAGE) if page_text is not None else None
     text = query.bind(values, page)  # bad parameters are refused before anything runs
     if request.query_params.get("format") == "html" or (
             "format" not in request.query_params and prefers_html(request, [f.media_type for f in SOLUTION_FORMATS])):
         as_json = await answer_query(request, lambda s, g: kb.sparql(text, s, g), (SOLUTION_FORMATS[0], None))
-        response = HTMLResponse(results_page(query, values, as_json.body))
+        response = HTMLResponse(await in_thread(results_page, query, values, as_json.body))
         response.headers["Vary"] = "Accept"
     else:
         formats = result_formats(request, request.query_params.get("format"))
@@ -93,9 +103,11 @@ def _query_string(values: dict[str, str], fmt: str) -> str:
 
 
 def pagination_links(request: Request, page: int) -> str:
-    links = [f'<{request.url.include_query_params(page=page + 1)}>; rel="next"']
+    """RFC 8288 links to the next and previous pages, under the configured base URL."""
+    here = public_url(request)
+    links = [f'<{here.include_query_params(page=page + 1)}>; rel="next"']
     if page > 1:
-        links.append(f'<{request.url.include_query_params(page=page - 1)}>; rel="prev"')
+        links.append(f'<{here.include_query_params(page=page - 1)}>; rel="prev"')
     return ", ".join(links)
 
 

@@ -16,11 +16,15 @@ from ekb.api.protocol import (
     NotAcceptable,
     UnsupportedMediaType,
     answer_query,
+    engine_errors,
     form_fields,
+    in_thread,
     kb_of,
     media_type_of,
+    parse_iri,
     prefers_html,
-    read_body,
+    public_url,
+    read_text,
     require_write_token,
     result_formats,
     write_response,
@@ -44,7 +48,9 @@ def _single(fields: list[tuple[str, str]], name: str) -> str | None:
 
 
 def _graph_uris(fields: list[tuple[str, str]]) -> tuple[list[str], list[str]]:
-    return ([v for k, v in fields if k == "default-graph-uri"], [v for k, v in fields if k == "named-graph-uri"])
+    """The protocol's dataset parameters, each checked as an IRI before it reaches the engine."""
+    return ([parse_iri(v, k) for k, v in fields if k == "default-graph-uri"],
+            [parse_iri(v, k) for k, v in fields if k == "named-graph-uri"])
 
 
 async def _run_query(request: Request, query: str, fields: list[tuple[str, str]]) -> Response:
@@ -60,7 +66,8 @@ async def _run_update(request: Request, update: str, fields: list[tuple[str, str
     require_write_token(request)
     if any(k in ("using-graph-uri", "using-named-graph-uri") for k, _ in fields):
         raise InputError("using-graph-uri and using-named-graph-uri are not supported: use USING in the update")
-    result = await run_in_threadpool(kb_of(request).update, update)
+    with engine_errors():
+        result = await run_in_threadpool(kb_of(request).update, update)
     return write_response(result)
 
 
@@ -71,7 +78,7 @@ async def sparql_get(request: Request) -> Response:
         raise InputError("SPARQL Update must be sent with POST")
     query = _single(fields, "query")
     if query is None:
-        return service_description(request)
+        return await service_description(request)
     return await _run_query(request, query, fields)
 
 
@@ -88,10 +95,9 @@ async def sparql_post(request: Request) -> Response:
             return await _run_update(request, update, fields)
         return await _run_query(request, query, fields + url_fields)
     if media_type in ("application/sparql-query", "application/sparql-update"):
-        try:
-            text = (await read_body(request)).decode("utf-8")
-        except UnicodeDecodeError as err:
-            raise InputError(f"the request body is not UTF-8: {err}") from None
+        if media_type == "application/sparql-update":
+            require_write_token(request)  # before reading a body that only a writer may send
+        text = await read_text(request)
         if media_type == "application/sparql-update":
             return await _run_update(request, text, url_fields)
         return await _run_query(request, text, url_fields)
@@ -100,18 +106,22 @@ async def sparql_post(request: Request) -> Response:
         "application/sparql-query or application/sparql-update")
 
 
-def service_description(request: Request) -> Response:
+async def service_description(request: Request) -> Response:
+    """The service description; its endpoint IRI comes from the configured base URL, not the Host header."""
+    endpoint = str(public_url(request, request.app.url_path_for("sparql_get")))
     rdf_types = [f.media_type for f in GRAPH_FORMATS]
     if prefers_html(request, rdf_types):
-        return HTMLResponse(query_page(str(request.url_for("sparql_get"))))
+        return HTMLResponse(query_page(endpoint))
     fmt = negotiate(request.headers.get("accept"), GRAPH_FORMATS)
     if fmt is None:
         raise NotAcceptable("the service description is available as " + ", ".join(rdf_types) + " or text/html")
     kb = kb_of(request)
-    graph = describe_service(str(request.url_for("sparql_get")), kb.store.graphs(), bool(kb.settings.allowed_service_hosts))
-    body = graph.serialize(format={"turtle": "turtle", "ntriples": "nt", "rdfxml": "xml", "jsonld": "json-ld",
-                                   "n3": "n3"}[fmt.name])
-    return Response(body, media_type=fmt.media_type, headers={"Vary": "Accept"})
+    syntax = {"turtle": "turtle", "ntriples": "nt", "rdfxml": "xml", "jsonld": "json-ld", "n3": "n3"}[fmt.name]
+
+    def build() -> str:  # a store read and an rdflib serialisation: both in a worker thread
+        return describe_service(endpoint, kb.store.graphs(), bool(kb.settings.allowed_service_hosts)).serialize(format=syntax)
+
+    return Response(await in_thread(build), media_type=fmt.media_type, headers={"Vary": "Accept"})
 
 
 def describe_service(endpoint: str, graphs: list[str], federation: bool = False) -> rdflib.Graph:

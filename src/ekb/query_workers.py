@@ -1,0 +1,323 @@
+"""Anonymous SPARQL evaluated in worker processes that can be stopped.
+
+pyoxigraph cannot cancel a query, and its parser can exhaust the stack on hostile input. So the text a client
+sends is evaluated in a separate process, over a snapshot of the store (a RocksDB checkpoint: hard links,
+taken lazily after a write), with an address-space limit and, where the kernel allows it, no network at all.
+Past its time limit a query's process is killed, which frees its CPU at once; a crash costs one process.
+
+Fair sharing: a query still running after `long_after_s` is "long": its process is re-niced to 19, so the
+lookups in the other processes keep the CPU, and it no longer counts against the fast processes (a new one is
+started in its place). At most `max_long` run at once; past that, the newest long one is stopped with 503.
+A client that finds every fast process busy waits up to `queue_wait_s`, then gets 503 with Retry-After.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import hashlib
+import itertools
+import multiprocessing
+import os
+import queue
+import resource
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from ekb.errors import Busy, EkbError, Forbidden, InputError, LimitExceeded, QuerySyntaxError, QueryTimeout
+from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, SOLUTION_FORMATS, Format, by_name
+
+SPAWN = multiprocessing.get_context("spawn")
+CLONE_NEWNET, CLONE_NEWUSER = 0x40000000, 0x10000000
+PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much one worker process may take, and how many the server runs."""
+
+    fast_workers: int = 3
+    max_long: int = 4
+    long_after_s: float = 0.5
+    queue_wait_s: float = 5.0
+    max_waiting: int = 64
+    memory_bytes: int = 2 * 1024 ** 3
+    isolate_network: bool = True
+
+
+# ---------------------------------------------------------------- the worker process
+
+def _cut_network() -> bool:
+    """Move this (still single-threaded) process into an empty network namespace: no socket it opens can
+    reach any host, whatever the query says. Needs root or unprivileged user namespaces; False if neither."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    return any(libc.unshare(flags) == 0 for flags in (CLONE_NEWNET, CLONE_NEWUSER | CLONE_NEWNET))
+
+
+def _serve(conn: Connection, memory_bytes: int, isolate_network: bool) -> None:
+    """The worker's loop: one request at a time, answered on `conn`."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server's Ctrl-C is for the server; it stops us itself
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # and if the server dies, a runaway dies with it
+    isolated = _cut_network() if isolate_network else False
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    from ekb.store import EmbeddedStore
+
+    opened: dict[str, EmbeddedStore] = {}
+    conn.send(("ready", isolated))
+    while True:
+        try:
+            op, snapshot, args = conn.recv()
+        except EOFError:
+            return
+        try:
+            if op == "query":
+                if snapshot not in opened:
+                    opened.clear()  # the previous snapshot's files close with it
+                    opened[snapshot] = EmbeddedStore.read_only(Path(snapshot))
+                answer = opened[snapshot].query(args["sparql"], **_query_options(args))
+                conn.send(("ok", (answer.kind, answer.media_type, answer.body)))
+            else:
+                opened.clear()
+                conn.send(("ok", _trial(Path(snapshot), args["sparql"], args["graphs"], args["prefixes"])))
+        except EkbError as err:
+            conn.send(("error", (type(err).__name__, str(err))))
+        except MemoryError:
+            conn.send(("error", ("LimitExceeded", "the request needed more memory than one may use")))
+        except (ValueError, TypeError, OSError, SyntaxError) as err:
+            conn.send(("error", ("InputError", f"the request could not be evaluated: {err}")))
+
+
+def _query_options(args: dict) -> dict:
+    solution = by_name(args["solution_format"], SOLUTION_FORMATS)
+    graph = by_name(args["graph_format"], GRAPH_FORMATS) or by_name(args["graph_format"], DATASET_FORMATS)
+    return {"solution_format": solution, "graph_format": graph, "default_graphs": args["default_graphs"],
+            "named_graphs": args["named_graphs"], "timeout_s": None, "max_bytes": args["max_bytes"]}
+
+
+def _trial(copy_dir: Path, sparql: str, graphs: list[str], prefixes: list[str]) -> list[str]:
+    """Run an update on a private copy of the store; name the protected graphs it would change."""
+    from ekb.store import EmbeddedStore
+
+    copy = EmbeddedStore(copy_dir)
+    before = {g: _fingerprint(copy, g) for g in graphs}
+    names_before = set(copy.graphs())
+    copy.update(sparql)
+    changed = [g for g in graphs if _fingerprint(copy, g) != before[g]]
+    appeared = set(copy.graphs()) ^ names_before
+    return changed + sorted(g for g in appeared if g.startswith(tuple(prefixes)))
+
+
+def _fingerprint(store, graph: str) -> str:
+    """Order-free digest of a graph (blank nodes keep their labels within one store)."""
+    return hashlib.sha256(b"\n".join(sorted(store.graph_ntriples(graph).splitlines()))).hexdigest()
+
+
+# ---------------------------------------------------------------- the server's side
+
+class _Worker:
+    def __init__(self, limits: Limits):
+        self.conn, child = SPAWN.Pipe()
+        self.process = SPAWN.Process(target=_serve, args=(child, limits.memory_bytes, limits.isolate_network),
+                                     daemon=True, name="ekb-query-worker")
+        self.process.start()
+        child.close()
+        self.ready = False
+        self.isolated = False
+
+    def wait_ready(self, timeout: float) -> None:
+        if not self.ready and self.conn.poll(timeout):
+            status, self.isolated = self.conn.recv()
+            self.ready = status == "ready"
+
+    def slow_down(self) -> None:
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, self.process.pid, 19)
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError):
+            os.kill(self.process.pid, signal.SIGKILL)
+        self.process.join(5)
+        self.conn.close()
+
+
+def busy(message: str, retry_after_s: int) -> Busy:
+    error = Busy(message)
+    error.headers = {"Retry-After": str(retry_after_s)}
+    return error
+
+
+ERRORS: dict[str, type[EkbError]] = {cls.__name__: cls for cls in (
+    InputError, QuerySyntaxError, LimitExceeded, QueryTimeout, Forbidden, EkbError)}
+
+
+class QueryWorkers:
+    """The pool of worker processes, and the snapshots they read."""
+
+    def __init__(self, store, write_lock: threading.Lock, limits: Limits = Limits()):
+        self.store = store
+        self.write_lock = write_lock
+        self.limits = limits
+        self._snapshots = Path(tempfile.mkdtemp(prefix=f".{store.path.name}.snapshots-", dir=store.path.parent))
+        self._numbers = itertools.count()
+        self._snapshot: Path | None = None
+        self._stale = True
+        self._snapshot_lock = threading.Lock()
+        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
+        self._state = threading.Lock()
+        self._long = 0
+        self._waiting = 0
+        self._fast = 0
+        self._closed = False
+        for _ in range(limits.fast_workers):
+            self._start_one()
+
+    # -- snapshots
+
+    def mark_stale(self) -> None:
+        """After a write: the next query reads a new snapshot."""
+        self._stale = True
+
+    def snapshot(self) -> Path:
+        """The newest snapshot of committed writes. A write in progress is not waited for: its readers see
+        the store as it was before it (read-committed, as before)."""
+        with self._snapshot_lock:
+            if self._stale and self.write_lock.acquire(blocking=self._snapshot is None):
+                try:
+                    self._stale = False
+                    folder = self._snapshots / f"{next(self._numbers):08d}"
+                    self.store.backup(folder)
+                    self._snapshot = folder
+                finally:
+                    self.write_lock.release()
+                self._prune()
+            return self._snapshot
+
+    def _prune(self, keep: int = 3) -> None:
+        """Old snapshots go; the last few stay for the queries still reading them."""
+        for old in sorted(self._snapshots.iterdir())[:-keep]:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def private_copy(self) -> Path:
+        """A writable copy of the store as it is now (cheap: hard links), for one trial."""
+        folder = self._snapshots / f"trial-{next(self._numbers):08d}"
+        with self.write_lock:
+            self.store.backup(folder)
+        return folder
+
+    # -- processes
+
+    def _start_one(self) -> None:
+        worker = _Worker(self.limits)
+        with self._state:
+            self._fast += 1
+        self._idle.put(worker)
+
+    def _acquire(self) -> _Worker:
+        with self._state:
+            if self._waiting >= self.limits.max_waiting:
+                raise busy("the server is busy: too many queries are waiting; try again shortly", 2)
+            self._waiting += 1
+        try:
+            worker = self._idle.get(timeout=self.limits.queue_wait_s)
+        except queue.Empty:
+            raise busy(f"the server is busy: no query slot was free within {self.limits.queue_wait_s:g} s; "
+                       "try again shortly", 5) from None
+        finally:
+            with self._state:
+                self._waiting -= 1
+        if not worker.process.is_alive():
+            self._retire(worker, "fast", respawn=True)
+            return self._acquire()
+        return worker
+
+    def _retire(self, worker: _Worker, state: str, respawn: bool) -> None:
+        worker.kill()
+        with self._state:
+            if state == "long":
+                self._long -= 1
+            else:
+                self._fast -= 1
+        if respawn and not self._closed:
+            self._start_one()
+
+    def _promote(self, worker: _Worker) -> bool:
+        """A query past `long_after_s` becomes long: re-niced, and a new fast process takes its place.
+        False when the long ones are already at their bound."""
+        with self._state:
+            if self._long >= self.limits.max_long:
+                return False
+            self._long += 1
+            self._fast -= 1
+        worker.slow_down()
+        if not self._closed:
+            self._start_one()
+        return True
+
+    def run(self, op: str, snapshot: Path, args: dict, timeout_s: float) -> object:
+        """Send one request to a free process and wait for its answer, stopping it past `timeout_s`."""
+        what = "update" if op == "trial" else "query"
+        worker = self._acquire()
+        deadline = time.monotonic() + timeout_s
+        state = "fast"
+        try:
+            worker.wait_ready(max(0.0, deadline - time.monotonic()))
+            worker.conn.send((op, str(snapshot), args))
+            if not worker.conn.poll(min(self.limits.long_after_s, max(0.0, deadline - time.monotonic()))):
+                if not self._promote(worker):
+                    raise busy(f"the server is already running {self.limits.max_long} long requests; this {what} was "
+                               f"stopped after {self.limits.long_after_s:g} s: try again later", 10)
+                state = "long"
+                if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
+                    raise QueryTimeout(f"the {what} ran past the time limit of {timeout_s:g} s and was stopped; "
+                                       "narrow it or ask the operator for a higher limit")
+            status, payload = worker.conn.recv()
+        except (EOFError, OSError):
+            self._retire(worker, state, respawn=state == "fast")
+            raise InputError(f"the {what} could not be evaluated: the engine failed on it (too large, too deeply "
+                             f"nested, or past the memory limit of {self.limits.memory_bytes // 1024 ** 2:,} MiB)") from None
+        except BaseException:
+            self._retire(worker, state, respawn=state == "fast")
+            raise
+        if state == "long":  # its niceness cannot always be lowered again: it is not reused
+            self._retire(worker, state, respawn=False)
+        else:
+            self._idle.put(worker)
+        if status == "error":
+            name, message = payload
+            raise ERRORS.get(name, InputError)(message)
+        return payload
+
+    # -- what the knowledge base asks for
+
+    def query(self, sparql: str, solution_format: Format, graph_format: Format, default_graphs=(), named_graphs=(),
+              timeout_s: float = 30.0, max_bytes: int | None = None):
+        from ekb.store import Answer
+
+        args = {"sparql": sparql, "solution_format": solution_format.name, "graph_format": graph_format.name,
+                "default_graphs": list(default_graphs), "named_graphs": list(named_graphs), "max_bytes": max_bytes}
+        kind, media_type, body = self.run("query", self.snapshot(), args, timeout_s)
+        return Answer(kind, media_type, body)
+
+    def trial_update(self, sparql: str, graphs: list[str], prefixes: list[str], timeout_s: float) -> list[str]:
+        """Run an update on a private copy within the time limit; the protected graphs it would change."""
+        copy = self.private_copy()
+        try:
+            return self.run("trial", copy, {"sparql": sparql, "graphs": graphs, "prefixes": prefixes}, timeout_s)
+        finally:
+            shutil.rmtree(copy, ignore_errors=True)
+
+    def close(self) -> None:
+        self._closed = True
+        while True:
+            try:
+                self._idle.get_nowait().kill()
+            except queue.Empty:
+                break
+        shutil.rmtree(self._snapshots, ignore_errors=True)
