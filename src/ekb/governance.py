@@ -281,7 +281,10 @@ def check_change(store: Store, change: Callable[[Store], None], engine: ShaclEng
     before = {f.key for f in (baseline or validate_store(store, engine, enrich=False)).findings}
     staging = staging_copy(store)
     change(staging)
-    after = validate_store(staging, engine)
+    # The live store's shapes, not the copy's: the copy's blank nodes get new labels on every copy, and shapes
+    # that read differently are compiled again (measured: 70 ms and ~0.5 MB more each write, up to 128 times).
+    shapes = store.graph_ntriples(SHAPES_GRAPH) if SHAPES_GRAPH in store.graphs() else None
+    after = validate_store(staging, engine, shapes_nt=shapes)
     new = [f for f in after.findings if f.key not in before]
     return GateResult(not any(f.severity == "Violation" for f in new), new, after)
 
