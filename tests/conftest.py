@@ -140,6 +140,34 @@ def api(request, tmp_path_factory, oxigraph_server):
     running.stop()
 
 
+def child_processes() -> list[int]:
+    """The process ids whose parent is this process (the query workers, among others)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == os.getpid():
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def child_cpu_seconds() -> dict[int, float]:
+    """CPU seconds used so far by each child process."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    times = {}
+    for pid in child_processes():
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        times[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return times
+
+
 def copy_project(destination: Path) -> Path:
     """A private copy of ontology/, shapes/, data/ and queries/ that a test may break."""
     for folder in ("ontology", "shapes", "data", "queries"):

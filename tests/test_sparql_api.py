@@ -15,7 +15,7 @@ from SPARQLWrapper import CSV, JSON, N3, TSV, TURTLE, XML, SPARQLWrapper
 from ekb.config import Settings
 from ekb.kb import KnowledgeBase
 from ekb.store import EmbeddedStore
-from tests.conftest import ROOT, ApiServer
+from tests.conftest import ROOT, ApiServer, child_cpu_seconds
 
 TOKEN = "s3cret-token"
 SELECT_L1 = """PREFIX ekb: <https://kb.quantum-energy.example/def/core/>
@@ -25,14 +25,17 @@ L1_10 = "https://kb.quantum-energy.example/id/capability/10-customer-engagement-
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(tmp_path_factory):
+    """As `ekb serve` runs: a store on disk, clients' SPARQL in worker processes."""
     kb = KnowledgeBase(Settings(root=ROOT, write_token=TOKEN, query_timeout_s=2.0, max_body_bytes=100_000,
                                 max_result_bytes=4 * 1024**3),
-                       EmbeddedStore())
+                       EmbeddedStore(tmp_path_factory.mktemp("sparql-api") / "store"))
     kb.load()
+    kb.start_workers()
     running = ApiServer(kb)
     yield running
     running.stop()
+    kb.close()
 
 
 def wrapper(server, query: str, fmt) -> SPARQLWrapper:
@@ -157,6 +160,11 @@ def test_runaway_query_is_stopped_while_others_are_served(server):
     thread.join(60)
     assert results["slow"].status_code == 503
     assert "time limit" in results["slow"].json()["message"]
+    time.sleep(0.5)  # within a second of the limit, nothing computes any more
+    before = child_cpu_seconds()
+    time.sleep(0.5)
+    after = child_cpu_seconds()
+    assert not {pid for pid in after if after[pid] - before.get(pid, after[pid]) > 0.1}
 
 
 def test_openapi_and_health(server):

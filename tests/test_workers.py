@@ -15,7 +15,7 @@ from ekb.errors import Busy, Forbidden, InputError, QueryTimeout
 from ekb.kb import KnowledgeBase
 from ekb.query_workers import Limits
 
-from .conftest import ROOT
+from .conftest import ROOT, child_cpu_seconds, child_processes
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
 LOOKUP = "SELECT ?p ?o WHERE { <https://kb.quantum-energy.example/id/capability/1> ?p ?o } LIMIT 5"
@@ -43,9 +43,9 @@ def test_a_runaway_query_is_stopped_and_its_process_killed(kb):
     assert time.monotonic() - started < 3.5
     # within a second the CPU is idle again: no process of ours keeps computing
     time.sleep(0.5)
-    before = _cpu_times()
+    before = child_cpu_seconds()
     time.sleep(0.5)
-    after = _cpu_times()
+    after = child_cpu_seconds()
     busy = {pid: after[pid] - before[pid] for pid in after if pid in before and after[pid] - before[pid] > 0.1}
     assert not busy, f"worker processes still computing after the limit: {busy}"
     assert kb.workers._long == 0
@@ -64,7 +64,7 @@ def test_a_long_query_is_deprioritised_and_long_ones_are_bounded(kb):
     first = threading.Thread(target=run, args=("first",))
     first.start()
     time.sleep(0.8)
-    long_workers = [p for p in _children() if _nice(p) == 19]
+    long_workers = [p for p in child_processes() if _nice(p) == 19]
     assert long_workers, "the long query's process was not re-niced"
     started = time.monotonic()
     answer = kb.sparql(LOOKUP)  # a fresh fast process serves lookups meanwhile
@@ -150,34 +150,6 @@ def _formats():
     from ekb.formats import GRAPH_FORMATS, SOLUTION_FORMATS
 
     return SOLUTION_FORMATS[0], GRAPH_FORMATS[0]
-
-
-def _children() -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == os.getpid():
-                found.append(int(entry))
-    return found
-
-
-def _cpu_times() -> dict[int, float]:
-    """CPU seconds used so far by each child process."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    times = {}
-    for pid in _children():
-        try:
-            with open(f"/proc/{pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        times[pid] = (int(fields[11]) + int(fields[12])) / ticks
-    return times
 
 
 def _nice(pid: int) -> int:

@@ -28,7 +28,6 @@ from ekb.config import DATA_GRAPH_PREFIX
 from ekb.errors import InputError
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, by_name
 from ekb.governance import Delta, history
-from ekb.guard import check_remote_access
 from ekb.report import MEDIA_TYPES, render
 
 router = APIRouter(tags=["governance"])
@@ -81,8 +80,8 @@ async def record_governance_report(request: Request) -> Response:
 
 async def _sparql_change(request: Request):
     text = await read_text(request)
-    check_remote_access(text, kb_of(request).settings.allowed_service_hosts)  # the dry run must not fetch URLs
-    return lambda store: store.update(text)
+    # guarded, trialled in a worker process under the time limit, then validated: as a real update is
+    return lambda kb: kb.dry_run_update(text)
 
 
 async def _form_change(request: Request, graph: str):
@@ -92,11 +91,13 @@ async def _form_change(request: Request, graph: str):
                for name in ("add", "remove") if name in parts}
     if not triples:
         raise InputError("the form needs an 'add' part, a 'remove' part or both")
-    return Delta(graph, tuple(triples.get("add", [])), tuple(triples.get("remove", []))).apply
+    delta = Delta(graph, tuple(triples.get("add", [])), tuple(triples.get("remove", [])))
+    return lambda kb: kb.dry_run(delta.apply)
 
 
 async def _proposed_change(request: Request):
-    """The change a client proposes: an RDF document to add (into ?graph=, default data/proposed),
+    """The dry run of the change a client proposes, as a call on the knowledge base: an RDF document to add
+    (into ?graph=, default data/proposed),
     a multipart form with `add` and `remove` parts (and an optional `format`), or a SPARQL Update.
     Every body is read under the size and time limits and parsed in a worker thread."""
     media_type = media_type_of(request)
@@ -109,15 +110,15 @@ async def _proposed_change(request: Request):
     if fmt is None:
         raise UnsupportedMediaType(f"unsupported Content-Type {media_type or '(none)'}: send RDF (Turtle, JSON-LD, ...), "
                                    "multipart/form-data with add/remove, or application/sparql-update")
-    triples = await parse_rdf(await read_body(request), fmt.media_type)
-    return Delta(graph, tuple(triples)).apply
+    delta = Delta(graph, tuple(await parse_rdf(await read_body(request), fmt.media_type)))
+    return lambda kb: kb.dry_run(delta.apply)
 
 
 @router.post("/governance/validate", summary="Dry run: what would the store plus this change violate? Nothing is stored")
 async def validate_change(request: Request) -> JSONResponse:
-    change = await _proposed_change(request)
+    dry_run = await _proposed_change(request)
     with engine_errors():
-        result = await run_in_threadpool(kb_of(request).dry_run, change)
+        result = await run_in_threadpool(dry_run, kb_of(request))
     return JSONResponse(result.as_json())
 
 
