@@ -110,6 +110,16 @@ def test_workers_cannot_reach_the_network(kb):
         server.shutdown()
 
 
+def test_a_process_started_from_a_passing_thread_outlives_the_thread(kb):
+    # the pool starts replacements from the server's pool threads, which end when idle
+    starter = threading.Thread(target=kb.workers._start_one)
+    starter.start()
+    starter.join()
+    time.sleep(1.5)
+    assert all(w.process.is_alive() for w in list(kb.workers._idle.queue))
+    assert kb.sparql(LOOKUP).kind == "solutions"
+
+
 def test_reads_follow_writes(kb):
     kb.store.update(f'INSERT DATA {{ GRAPH <{ID}graph-test> {{ <{ID}x> <{ID}p> "fresh" }} }}')
     kb._published()

@@ -17,7 +17,7 @@ import pyoxigraph as ox
 
 from ekb import loader
 from ekb.config import PROTECTED_GRAPHS, STAGING_PREFIX, Settings, is_data_graph
-from ekb.errors import Forbidden, GateRefused, StoreUnavailable
+from ekb.errors import Busy, Forbidden, GateRefused, InputError, StoreUnavailable
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, SOLUTION_FORMATS, Format
 from ekb.governance import (
     Delta,
@@ -51,6 +51,7 @@ class KnowledgeBase:
     workers: QueryWorkers | None = field(default=None, repr=False)
     generation: int = 0  # counts the writes: a report read before a write is not the gate's baseline after it
     _stats: tuple[int, int] | None = field(default=None, repr=False)
+    _dry_runs: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(2), repr=False)
 
     @classmethod
     def open(cls, settings: Settings) -> KnowledgeBase:
@@ -115,12 +116,20 @@ class KnowledgeBase:
         return "embedded-disk" if self.settings.store_dir else "embedded-memory"
 
     def load(self, progress: loader.Progress = lambda _: None, drop_unmanaged: bool = False) -> loader.LoadReport:
-        with self._write_lock, self._marked(LOADING):
-            self._baseline = None
-            report = loader.load(self.store, self.settings, progress, drop_unmanaged)
-            self._size = sum(report.graphs.values())
-            self.modified = dt.datetime.now(dt.UTC).replace(microsecond=0)
-            self._published()
+        with self._write_lock:
+            interrupted_before = self.interrupted_load()
+            try:
+                with self._marked(LOADING):
+                    self._baseline = None
+                    report = loader.load(self.store, self.settings, progress, drop_unmanaged)
+                    self._size = sum(report.graphs.values())
+                    self.modified = dt.datetime.now(dt.UTC).replace(microsecond=0)
+                    self._published()
+            except InputError:  # a file did not parse: refused before anything was installed
+                marker = self._marker(LOADING)
+                if marker and not interrupted_before:
+                    marker.unlink(missing_ok=True)
+                raise
         return report
 
     def _published(self) -> None:
@@ -191,6 +200,10 @@ class KnowledgeBase:
         with self._write_lock:
             if self.interrupted_load():
                 raise StoreUnavailable("the store holds an interrupted load: run `ekb load` to complete it")
+            marker = self._marker(WRITING)
+            if marker is not None and marker.exists():  # an earlier write failed between its change and entailments
+                self.refresh_inferences()
+                marker.unlink()
             local = delta is not None and self.size() > self.settings.gate_full_max_triples
             result = check_delta(self.store, delta) if local else check_change(self.store, change, baseline=self._baseline)
             if not result.accepted:
@@ -221,8 +234,16 @@ class KnowledgeBase:
             self.refresh_inferences()
 
     def dry_run(self, change: Callable[[Store], None]) -> GateResult:
-        """What the store plus `change` would violate; nothing is stored (the governance dry run)."""
-        return check_change(self.store, change, baseline=self._baseline)
+        """What the store plus `change` would violate; nothing is stored (the governance dry run). Each copies
+        the store into memory, so anonymous dry runs take turns, a few at a time."""
+        if not self._dry_runs.acquire(timeout=10):
+            error = Busy("the server is busy with other dry runs; try again shortly")
+            error.headers = {"Retry-After": "5"}
+            raise error
+        try:
+            return check_change(self.store, change, baseline=self._baseline)
+        finally:
+            self._dry_runs.release()
 
     def validate(self, record: bool = False) -> Report:
         """The governance report now. Reading it writes nothing; `record` keeps the run in the history (the

@@ -30,12 +30,20 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from ekb.errors import Busy, EkbError, Forbidden, InputError, LimitExceeded, QuerySyntaxError, QueryTimeout
+from ekb.errors import (
+    Busy,
+    EkbError,
+    Forbidden,
+    InputError,
+    LimitExceeded,
+    QuerySyntaxError,
+    QueryTimeout,
+    StoreUnavailable,
+)
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, SOLUTION_FORMATS, Format, by_name
 
 SPAWN = multiprocessing.get_context("spawn")
 CLONE_NEWNET, CLONE_NEWUSER = 0x40000000, 0x10000000
-PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -60,11 +68,20 @@ def _cut_network() -> bool:
     return any(libc.unshare(flags) == 0 for flags in (CLONE_NEWNET, CLONE_NEWUSER | CLONE_NEWNET))
 
 
+def _die_with(server: int) -> None:
+    """If the server dies (even by kill -9), a runaway query must not outlive it. (PR_SET_PDEATHSIG would fire
+    when the server *thread* that started us ends, and the server starts replacements from pool threads.)"""
+    while os.getppid() == server:
+        time.sleep(1.0)
+    os._exit(0)
+
+
 def _serve(conn: Connection, memory_bytes: int, isolate_network: bool) -> None:
     """The worker's loop: one request at a time, answered on `conn`."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the server's Ctrl-C is for the server; it stops us itself
-    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # and if the server dies, a runaway dies with it
-    isolated = _cut_network() if isolate_network else False
+    server = os.getppid()
+    isolated = _cut_network() if isolate_network else False  # while this process still has one thread
+    threading.Thread(target=_die_with, args=(server,), daemon=True).start()
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     from ekb.store import EmbeddedStore
@@ -80,8 +97,11 @@ def _serve(conn: Connection, memory_bytes: int, isolate_network: bool) -> None:
             if op == "query":
                 if snapshot not in opened:
                     opened.clear()  # the previous snapshot's files close with it
-                    opened[snapshot] = EmbeddedStore.read_only(Path(snapshot))
-                answer = opened[snapshot].query(args["sparql"], **_query_options(args))
+                    opened[snapshot] = EmbeddedStore.read_only(Path(snapshot))  # StoreUnavailable: the server's fault
+                try:
+                    answer = opened[snapshot].query(args["sparql"], **_query_options(args))
+                except StoreUnavailable as err:  # evaluation failed on what the query asked (SERVICE, a function)
+                    raise InputError(str(err).replace("the query failed while running", "the query failed")) from None
                 conn.send(("ok", (answer.kind, answer.media_type, answer.body)))
             else:
                 opened.clear()
@@ -90,8 +110,12 @@ def _serve(conn: Connection, memory_bytes: int, isolate_network: bool) -> None:
             conn.send(("error", (type(err).__name__, str(err))))
         except MemoryError:
             conn.send(("error", ("LimitExceeded", "the request needed more memory than one may use")))
-        except (ValueError, TypeError, OSError, SyntaxError) as err:
+        except (ValueError, TypeError, SyntaxError, RuntimeError, RecursionError) as err:  # the engine on this text
             conn.send(("error", ("InputError", f"the request could not be evaluated: {err}")))
+        except OSError as err:  # the engine could not read the snapshot: the server's fault, not the client's
+            conn.send(("error", ("StoreUnavailable", f"the store could not be read: {err}")))
+        except Exception as err:  # noqa: BLE001 - reported to the server, which maps it; the process lives on
+            conn.send(("error", ("EkbError", f"the request failed in the engine: {type(err).__name__}: {err}")))
 
 
 def _query_options(args: dict) -> dict:
@@ -154,7 +178,7 @@ def busy(message: str, retry_after_s: int) -> Busy:
 
 
 ERRORS: dict[str, type[EkbError]] = {cls.__name__: cls for cls in (
-    InputError, QuerySyntaxError, LimitExceeded, QueryTimeout, Forbidden, EkbError)}
+    InputError, QuerySyntaxError, LimitExceeded, QueryTimeout, Forbidden, StoreUnavailable, EkbError)}
 
 
 class QueryWorkers:
@@ -167,7 +191,6 @@ class QueryWorkers:
         self._snapshots = Path(tempfile.mkdtemp(prefix=f".{store.path.name}.snapshots-", dir=store.path.parent))
         self._numbers = itertools.count()
         self._snapshot: Path | None = None
-        self._stale = True
         self._snapshot_lock = threading.Lock()
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         self._state = threading.Lock()
@@ -181,28 +204,32 @@ class QueryWorkers:
     # -- snapshots
 
     def mark_stale(self) -> None:
-        """After a write: the next query reads a new snapshot."""
-        self._stale = True
+        """After a write, under the write lock: a new snapshot at once (a checkpoint of hard links, ~15 ms), so a
+        client that got its write acknowledged reads it, and a write in progress is never half seen."""
+        self._take_snapshot()
+
+    def _take_snapshot(self) -> None:
+        with self._snapshot_lock:
+            folder = self._snapshots / f"{next(self._numbers):08d}"
+            self.store.backup(folder)
+            self._snapshot = folder
+            self._prune()
 
     def snapshot(self) -> Path:
-        """The newest snapshot of committed writes. A write in progress is not waited for: its readers see
-        the store as it was before it (read-committed, as before)."""
-        with self._snapshot_lock:
-            if self._stale and self.write_lock.acquire(blocking=self._snapshot is None):
-                try:
-                    self._stale = False
-                    folder = self._snapshots / f"{next(self._numbers):08d}"
-                    self.store.backup(folder)
-                    self._snapshot = folder
-                finally:
-                    self.write_lock.release()
-                self._prune()
-            return self._snapshot
+        """The newest snapshot of committed writes."""
+        if self._snapshot is None:
+            with self.write_lock:
+                if self._snapshot is None:
+                    self._take_snapshot()
+        return self._snapshot
 
     def _prune(self, keep: int = 3) -> None:
-        """Old snapshots go; the last few stay for the queries still reading them."""
-        for old in sorted(self._snapshots.iterdir())[:-keep]:
-            shutil.rmtree(old, ignore_errors=True)
+        """Old snapshots go; the last few stay for the queries still reading them (trial copies are not
+        snapshots: each trial removes its own)."""
+        numbered = sorted(f for f in self._snapshots.iterdir() if f.name.isdigit())
+        for old in numbered[:-keep]:
+            if old != self._snapshot:
+                shutil.rmtree(old, ignore_errors=True)
 
     def private_copy(self) -> Path:
         """A writable copy of the store as it is now (cheap: hard links), for one trial."""
@@ -256,8 +283,6 @@ class QueryWorkers:
             self._long += 1
             self._fast -= 1
         worker.slow_down()
-        if not self._closed:
-            self._start_one()
         return True
 
     def run(self, op: str, snapshot: Path, args: dict, timeout_s: float) -> object:
@@ -268,12 +293,16 @@ class QueryWorkers:
         state = "fast"
         try:
             worker.wait_ready(max(0.0, deadline - time.monotonic()))
+            if not worker.ready:
+                raise busy("the server is busy starting query processes; try again shortly", 2)
             worker.conn.send((op, str(snapshot), args))
             if not worker.conn.poll(min(self.limits.long_after_s, max(0.0, deadline - time.monotonic()))):
                 if not self._promote(worker):
                     raise busy(f"the server is already running {self.limits.max_long} long requests; this {what} was "
                                f"stopped after {self.limits.long_after_s:g} s: try again later", 10)
                 state = "long"
+                if not self._closed:
+                    self._start_one()  # a fresh process takes the long one's place among the fast
                 if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
                     raise QueryTimeout(f"the {what} ran past the time limit of {timeout_s:g} s and was stopped; "
                                        "narrow it or ask the operator for a higher limit")
