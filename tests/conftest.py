@@ -168,6 +168,28 @@ def child_cpu_seconds() -> dict[int, float]:
     return times
 
 
+@pytest.fixture
+def listener():
+    """A TCP listener on 127.0.0.1 that records what each connection sent first (and closes it at once)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(20)
+    hits: list[bytes] = []
+
+    def accept():
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                return
+            hits.append(connection.recv(1024))
+            connection.close()
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"127.0.0.1:{server.getsockname()[1]}", hits
+    server.close()
+
+
 def copy_project(destination: Path) -> Path:
     """A private copy of ontology/, shapes/, data/ and queries/ that a test may break."""
     for folder in ("ontology", "shapes", "data", "queries"):

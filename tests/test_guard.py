@@ -5,8 +5,6 @@ that looks like a comment, `SERVICE<iri>` without a space, a codepoint escape) a
 reads differently from the grammar (keywords glued to what follows them, \\u escapes only inside strings)."""
 
 import contextlib
-import socket
-import threading
 
 import pyoxigraph as ox
 import pytest
@@ -131,28 +129,6 @@ def test_a_text_that_does_not_tokenize_goes_to_the_parser_only_when_nothing_afte
         check_remote_access("SELECT * WHERE {\n  é ?s ?p ?o . SERVICE <http://x.example/> { } }", ())
     with pytest.raises(InputError):
         check_remote_access("SELECT * WHERE { é " + "(" * 200 + " }", ())
-
-
-@pytest.fixture
-def listener():
-    """A TCP listener that counts connections (and closes them at once)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(20)
-    hits: list[bytes] = []
-
-    def accept():
-        while True:
-            try:
-                connection, _ = server.accept()
-            except OSError:
-                return
-            hits.append(connection.recv(1024))
-            connection.close()
-
-    threading.Thread(target=accept, daemon=True).start()
-    yield f"127.0.0.1:{server.getsockname()[1]}", hits
-    server.close()
 
 
 @pytest.mark.parametrize("template", [

@@ -8,11 +8,9 @@ shape does crash the engine; the others show that the guard refuses it, and woul
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from pathlib import Path
 
@@ -256,27 +254,6 @@ def test_a_10_mib_entity_bomb_is_refused_fast_and_small():
     child = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
     size, seconds, kib = child.stdout.split()
     assert int(size) < 10 * 1024 * 1024 and float(seconds) < 1 and int(kib) < 50 * 1024
-
-
-@pytest.fixture
-def listener():
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(20)
-    hits: list[bytes] = []
-
-    def accept():
-        while True:
-            try:
-                connection, _ = server.accept()
-            except OSError:
-                return
-            hits.append(connection.recv(1024))
-            connection.close()
-
-    threading.Thread(target=accept, daemon=True).start()
-    yield f"127.0.0.1:{server.getsockname()[1]}", hits
-    server.close()
 
 
 def remote_contexts(host: str) -> list[dict]:

@@ -30,7 +30,7 @@ from ekb.governance import (
 )
 from ekb.guard import check_remote_access
 from ekb.library import QueryLibrary
-from ekb.query_workers import Limits, QueryWorkers
+from ekb.query_workers import Limits, QueryWorkers, protected_changes
 from ekb.reasoning import reasoner_named
 from ekb.store import Answer, EmbeddedStore, Store, open_store
 
@@ -306,8 +306,4 @@ def _trial_in_process(store: EmbeddedStore, text: str, protected: list[str], pre
     """The update on an in-memory copy of the whole store (a small store without worker processes)."""
     copy = EmbeddedStore()
     copy.engine.load(store.export(NQUADS), format=NQUADS.engine)
-    before = {g: copy.graph_ntriples(g) for g in protected}
-    names = set(copy.graphs())
-    copy.update(text)
-    changed = [g for g in protected if sorted(copy.graph_ntriples(g).splitlines()) != sorted(before[g].splitlines())]
-    return changed + sorted(g for g in set(copy.graphs()) ^ names if g.startswith(tuple(prefixes)))
+    return protected_changes(copy, text, protected, prefixes)

@@ -126,10 +126,14 @@ def _query_options(args: dict) -> dict:
 
 
 def _trial(copy_dir: Path, sparql: str, graphs: list[str], prefixes: list[str]) -> list[str]:
-    """Run an update on a private copy of the store; name the protected graphs it would change."""
     from ekb.store import EmbeddedStore
 
-    copy = EmbeddedStore(copy_dir)
+    return protected_changes(EmbeddedStore(copy_dir), sparql, graphs, prefixes)
+
+
+def protected_changes(copy, sparql: str, graphs: list[str], prefixes: list[str]) -> list[str]:
+    """Run an update on a private copy of the store; name the protected graphs it changed, and the graphs under
+    a protected prefix it created or removed."""
     before = {g: _fingerprint(copy, g) for g in graphs}
     names_before = set(copy.graphs())
     copy.update(sparql)
