@@ -34,9 +34,9 @@ from ekb.query_workers import Limits, QueryWorkers, protected_changes
 from ekb.reasoning import reasoner_named
 from ekb.store import Answer, EmbeddedStore, Store, open_store
 
-# Marker files in an on-disk store's folder: a load or a write that began and did not finish.
 NQUADS = DATASET_FORMATS[1]
 COMPACT_EVERY = 200  # writes between two compactions of an on-disk store
+# Marker files in an on-disk store's folder: a load or a write that began and did not finish.
 LOADING, WRITING = "ekb-load-incomplete", "ekb-write-incomplete"
 
 
@@ -101,13 +101,20 @@ class KnowledgeBase:
         if any(g.startswith(STAGING_PREFIX) for g in self.store.graphs()):
             loader.drop_staging(self.store)
             done.append("dropped leftover staging graphs")
-        marker = self._marker(WRITING)
-        if marker is not None and marker.exists():
-            with self._write_lock:
-                self.refresh_inferences()
-                marker.unlink()
-            done.append("re-materialised the entailments of an interrupted write")
+        with self._write_lock:
+            if self._repair_interrupted_write():
+                done.append("re-materialised the entailments of an interrupted write")
         return done
+
+    def _repair_interrupted_write(self) -> bool:
+        """Under the write lock: if a write committed its change but died (or failed) before its entailments,
+        recompute them. True if there was one."""
+        marker = self._marker(WRITING)
+        if marker is None or not marker.exists():
+            return False
+        self.refresh_inferences()
+        marker.unlink()
+        return True
 
     @property
     def backend(self) -> str:
@@ -200,10 +207,7 @@ class KnowledgeBase:
         with self._write_lock:
             if self.interrupted_load():
                 raise StoreUnavailable("the store holds an interrupted load: run `ekb load` to complete it")
-            marker = self._marker(WRITING)
-            if marker is not None and marker.exists():  # an earlier write failed between its change and entailments
-                self.refresh_inferences()
-                marker.unlink()
+            self._repair_interrupted_write()  # an earlier write failed between its change and its entailments
             local = delta is not None and self.size() > self.settings.gate_full_max_triples
             result = check_delta(self.store, delta) if local else check_change(self.store, change, baseline=self._baseline)
             if not result.accepted:

@@ -200,7 +200,6 @@ class QueryWorkers:
         self._state = threading.Lock()
         self._long = 0
         self._waiting = 0
-        self._fast = 0
         self._closed = False
         for _ in range(limits.fast_workers):
             self._start_one()
@@ -245,10 +244,7 @@ class QueryWorkers:
     # -- processes
 
     def _start_one(self) -> None:
-        worker = _Worker(self.limits)
-        with self._state:
-            self._fast += 1
-        self._idle.put(worker)
+        self._idle.put(_Worker(self.limits))
 
     def _acquire(self) -> _Worker:
         with self._state:
@@ -273,8 +269,6 @@ class QueryWorkers:
         with self._state:
             if state == "long":
                 self._long -= 1
-            else:
-                self._fast -= 1
         if respawn and not self._closed:
             self._start_one()
 
@@ -285,7 +279,6 @@ class QueryWorkers:
             if self._long >= self.limits.max_long:
                 return False
             self._long += 1
-            self._fast -= 1
         worker.slow_down()
         return True
 
