@@ -227,9 +227,8 @@ def bench_shacl(scale: int, root: Path, manifest: dict, pyshacl_max: int) -> Non
     from collections import Counter
 
     from ekb.config import Settings
-    from ekb.governance import validate_store
     from ekb.kb import KnowledgeBase
-    from ekb.validation import PyshaclEngine, TurboEngine
+    from ekb.validation import PyshaclEngine, TurboEngine, validate_store
 
     kb = KnowledgeBase.open(Settings(root=root))
     kb.load()
@@ -254,9 +253,8 @@ def bench_shacl(scale: int, root: Path, manifest: dict, pyshacl_max: int) -> Non
 def bench_shacl_shipped() -> None:
     """pyshacl on the shipped model: the largest data it validates within the time budget."""
     from ekb.config import Settings
-    from ekb.governance import validate_store
     from ekb.kb import KnowledgeBase
-    from ekb.validation import PyshaclEngine, TurboEngine
+    from ekb.validation import PyshaclEngine, TurboEngine, validate_store
 
     kb = KnowledgeBase.open(Settings(root=ROOT))
     kb.load()
@@ -276,7 +274,7 @@ def bench_gate(scale: int, root: Path, repeat: int) -> None:
     import pyoxigraph as ox
 
     from ekb.config import Settings
-    from ekb.governance import Delta
+    from ekb.gate import Delta
     from ekb.kb import KnowledgeBase
 
     kb = KnowledgeBase.open(Settings(root=root))
@@ -295,12 +293,12 @@ def bench_gate(scale: int, root: Path, repeat: int) -> None:
             ox.Triple(system, rdf_type, ox.NamedNode(ekb_ns + "System")),
             ox.Triple(system, label, ox.Literal("Bench system", language="en")),
             ox.Triple(system, owner, ox.NamedNode(ids + "owner/chief-information-officer"))))
-        kb.write(delta.apply, delta)
+        kb.apply(delta)
 
-    from ekb import governance
+    from ekb import gate
 
     gate_times: list[float] = []
-    check_delta, check_change = governance.check_delta, governance.check_change
+    check_delta, check_change = gate.check_delta, gate.check_change
 
     def timed(fn):
         def wrapper(*args, **kwargs):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from ekb.config import DATA_GRAPH_PREFIX, EKB, ID, Settings
-from ekb.governance import Delta
+from ekb.gate import Delta
 from ekb.kb import KnowledgeBase
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,7 +38,7 @@ def main(store: str, first: int) -> None:
     n = first
     while True:
         delta = Delta(GRAPH, added=triples(n))
-        kb.write(delta.apply, delta)
+        kb.apply(delta)
         print(f"ack {n}", flush=True)
         n += 1
 

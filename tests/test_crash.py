@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from ekb.config import EKB, INFERRED_GRAPH, Settings
+from ekb.config import DATA_GRAPH_PREFIX, EKB, INFERRED_GRAPH, Settings
 from ekb.errors import StoreUnavailable
+from ekb.gate import Delta
 from ekb.kb import KnowledgeBase
 
 from .conftest import ROOT
@@ -96,7 +97,7 @@ def test_an_interrupted_first_load_is_never_served(tmp_path):
         if kb.interrupted_load():
             outcomes.add("marked")
             with pytest.raises(StoreUnavailable, match="interrupted load"):
-                kb.write(lambda s: None)
+                kb.apply(Delta(DATA_GRAPH_PREFIX + "x"))
             kb.load()  # `ekb load` completes it
             assert not kb.interrupted_load()
         elif kb.is_empty():

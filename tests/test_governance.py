@@ -12,9 +12,9 @@ import re
 import httpx
 import pytest
 
-from ekb.governance import Delta, check_change, check_delta, staging_copy, validate_store
+from ekb.gate import Delta, check_change, check_delta, staging_copy
 from ekb.store import EmbeddedStore
-from ekb.validation import PyshaclEngine, TurboEngine
+from ekb.validation import PyshaclEngine, TurboEngine, validate_store
 from tests.conftest import ROOT
 from tests.test_cli import ekb
 
@@ -282,7 +282,7 @@ def test_a_neighbourhood_write_adds_its_entailments_and_no_copies_of_facts():
         ekb:hasParentCapability id:capability/10-customer-engagement-and-service ;
         ekb:hasAccountableOwner id:owner/chief-customer-officer ."""))
     delta = Delta("https://kb.quantum-energy.example/graph/data/fixture", added=tuple(q.triple for q in scratch.quads()))
-    kb.write(delta.apply, delta)
+    kb.apply(delta)
     assert kb.store.ask(P + f"""ASK {{ GRAPH <{INFERRED_GRAPH}> {{ <urn:capability:field-sales> ekb:isWithinCapability
         <{ID}capability/10-customer-engagement-and-service> }} }}""")
     assert not kb.store.ask(P + f"""ASK {{ GRAPH <{INFERRED_GRAPH}> {{ ?s ?p ?o }}

@@ -10,7 +10,7 @@ import pytest
 
 from ekb.config import DATA_GRAPH_PREFIX, HISTORY_GRAPH, Settings
 from ekb.errors import GateRefused
-from ekb.governance import Delta
+from ekb.gate import Delta
 from ekb.kb import KnowledgeBase
 from ekb.store import EmbeddedStore
 
@@ -56,10 +56,10 @@ def test_reports_read_during_writes_never_change_the_gates_verdicts(kb):
     try:
         for _ in range(6):
             fix = Delta(GRAPH, removed=(SECOND_CUSTOMER,))
-            kb.write(fix.apply, fix)  # a fix is always accepted
+            kb.apply(fix)  # a fix is always accepted
             again = Delta(GRAPH, added=(SECOND_CUSTOMER,))
             try:
-                kb.write(again.apply, again)
+                kb.apply(again)
                 verdicts.append("accepted")
             except GateRefused:
                 verdicts.append("refused")

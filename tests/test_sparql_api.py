@@ -127,7 +127,7 @@ def test_updates_need_the_token(server):
     assert httpx.get(url, params=ask).json()["boolean"] is False
     ok = httpx.post(url, content=update, headers={"Authorization": f"Bearer {TOKEN}",
                                                   "Content-Type": "application/sparql-update"})
-    assert ok.status_code == 204 and httpx.get(url, params=ask).json()["boolean"] is True
+    assert ok.status_code == 200 and ok.json()["inserted"] == 1 and httpx.get(url, params=ask).json()["boolean"] is True
     scratch = "https://kb.quantum-energy.example/graph/scratch"
     broken = httpx.post(url, content=f"DROP GRAPH <{scratch}> ; INSERT DATA {{ <x> }}",
                         headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/sparql-update"})

@@ -248,7 +248,7 @@ def cmd_stats(args: argparse.Namespace) -> None:
 
 
 def _print_counts(kb: KnowledgeBase) -> None:
-    counts = kb.store.counts()
+    counts = kb.counts()
     table = Table("graph", "triples", title=f"ekb store ({kb.backend})")
     for graph, count in counts.items():
         table.add_row(graph, f"{count:,}")
@@ -329,7 +329,6 @@ def _show(term) -> str:
 def cmd_export(args: argparse.Namespace) -> None:
     import json
 
-    from ekb.linked_data import export_document
 
     table = GRAPH_FORMATS + DATASET_FORMATS
     name = args.format or ("turtle" if args.graph else "trig")
@@ -342,9 +341,9 @@ def cmd_export(args: argparse.Namespace) -> None:
         err_console.print(f"note: {fmt.name} has no graph names; all graphs are merged")
     kb = _open(args)
     if fmt.name == "jsonld" and args.graph is None:
-        body = json.dumps(export_document(kb.store, args.kind), indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
+        body = json.dumps(kb.export_document(args.kind), indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
     else:
-        body = kb.store.export(fmt, args.graph)
+        body = kb.export(fmt, args.graph)
     if args.output:
         args.output.write_bytes(body)
         err_console.print(f"wrote {len(body):,} bytes to {args.output}")
@@ -361,7 +360,7 @@ def cmd_import(args: argparse.Namespace) -> None:
 
     from ekb.config import DATA_GRAPH_PREFIX
     from ekb.errors import GateRefused
-    from ekb.governance import Delta
+    from ekb.gate import Delta
     from ekb.linked_data import parse_document
 
     if not args.file.is_file():
@@ -373,7 +372,7 @@ def cmd_import(args: argparse.Namespace) -> None:
     if not (args.store or args.endpoint):
         err_console.print("note: the store is in memory; use --store DIR or --endpoint URL to keep the import")
     try:
-        result = kb.write(delta.apply, delta)
+        result = kb.apply(delta)
     except GateRefused as refused:
         for finding in refused.details["newViolations"]:
             err_console.print("  - " + finding["sentence"], markup=False)
@@ -385,16 +384,15 @@ def cmd_import(args: argparse.Namespace) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from ekb.governance import history, record_run, validate_files, validate_store
     from ekb.loader import parse_file
     from ekb.report import render
-    from ekb.validation import engine_named
+    from ekb.validation import engine_named, validate_files
 
     engine = engine_named(args.engine)
     if args.history:
         kb = KnowledgeBase.open(_settings(args))
         table = Table("run", "started", "violations", "warnings", "infos", "triples", title="governance history")
-        for run in history(kb.store):
+        for run in kb.history():
             table.add_row(run["run"].rsplit("/", 1)[-1], run["started"], str(run["violations"]), str(run["warnings"]),
                           str(run["infos"]), f"{run['triples']:,}")
         out_console.print(table)
@@ -407,9 +405,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         report = validate_files(data, shapes, engine)
     else:
         kb = _open(args)
-        report = validate_store(kb.store, engine)
-        if args.record:
-            record_run(kb.store, report)
+        report = kb.validate(record=args.record, engine=engine)
         kb.close()
     body = render(report, args.format, args.group_by)
     if args.output:

@@ -17,6 +17,7 @@ EKB = BASE_IRI + "def/core/"
 UTIL = BASE_IRI + "def/utility/"
 INFO = BASE_IRI + "def/info/"
 ID = BASE_IRI + "id/"
+ONTOLOGY_NS = BASE_IRI + "def/"  # every term of the ontology
 
 # Named-graph layout: one graph per concern, one per data file, one for entailments.
 GRAPH = BASE_IRI + "graph/"
@@ -60,6 +61,22 @@ PREFIXES: dict[str, str] = {
 }
 
 
+def expand(curie: str) -> str:
+    """The IRI of a prefixed name ('rdfs:label'), from the one prefix table: IRIs are built here, not by hand."""
+    prefix, _, local = curie.partition(":")
+    try:
+        return PREFIXES[prefix] + local
+    except KeyError:
+        raise ValueError(f"unknown prefix {prefix!r} in {curie!r}") from None
+
+
+RDF_TYPE = expand("rdf:type")
+RDFS_LABEL = expand("rdfs:label")
+RDFS_SUBCLASS = expand("rdfs:subClassOf")
+XSD_INTEGER = expand("xsd:integer")
+SH = PREFIXES["sh"]
+
+
 def sparql_prologue() -> str:
     """The project's prefixes as a SPARQL prologue, for queries written inside ekb."""
     return "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
@@ -94,7 +111,7 @@ class Settings:
     cors: bool = False
     reasoner: str = "reasonable"
     # Up to this size the gate validates the whole store; above it, a change known as triples is checked
-    # on its neighbourhood (governance.check_delta).
+    # on its neighbourhood (gate.check_delta).
     gate_full_max_triples: int = 20_000
 
     @property

@@ -58,6 +58,15 @@ def by_name(name: str, table: tuple[Format, ...]) -> Format | None:
     return None
 
 
+def best_match(offered: list[str], accept: str) -> str:
+    """The one content negotiator: mimeparse's best match among `offered` (the last wins a tie, so list the
+    default last), or '' for none or for an Accept header it cannot read (a malformed q, an empty range)."""
+    try:
+        return mimeparse.best_match(offered, accept)
+    except (ValueError, IndexError):
+        return ""
+
+
 @functools.lru_cache(maxsize=1024)
 def negotiate(accept: str | None, table: tuple[Format, ...]) -> Format | None:
     """The best format of `table` for an Accept header; the first is the default for */* or none.
@@ -67,10 +76,7 @@ def negotiate(accept: str | None, table: tuple[Format, ...]) -> Format | None:
     # mimeparse prefers the last of equally good offers: list the table's default last.
     aliases = [a for a, m in MEDIA_ALIASES.items() if by_name(m, table)]
     offered = aliases + [f.media_type for f in reversed(table)]
-    try:
-        best = mimeparse.best_match(offered, accept)
-    except (ValueError, IndexError):
-        return None
+    best = best_match(offered, accept)
     return by_name(best, table) if best else None
 
 

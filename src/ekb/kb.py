@@ -15,24 +15,19 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from ekb import loader
+from ekb import linked_data, loader
 from ekb.config import PROTECTED_GRAPHS, STAGING_PREFIX, Settings, is_data_graph
-from ekb.errors import Busy, Forbidden, GateRefused, InputError, StoreUnavailable
+from ekb.errors import Busy, Forbidden, GateRefused, InputError, NotFound, StoreUnavailable
+from ekb.findings import Report
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, SOLUTION_FORMATS, Format
-from ekb.governance import (
-    Delta,
-    GateResult,
-    Report,
-    check_change,
-    check_delta,
-    record_run,
-    validate_store,
-)
+from ekb.gate import Delta, GateResult, check_change, check_delta
 from ekb.guard import check_remote_access
+from ekb.history import history, record_run
 from ekb.library import QueryLibrary
-from ekb.query_workers import Limits, QueryWorkers, protected_changes
+from ekb.query_workers import DEFAULT_GRAPH, Limits, QueryWorkers, protected_changes
 from ekb.reasoning import reasoner_named
 from ekb.store import Answer, EmbeddedStore, Store, open_store
+from ekb.validation import ShaclEngine, validate_store
 
 NQUADS = DATASET_FORMATS[1]
 COMPACT_EVERY = 200  # writes between two compactions of an on-disk store
@@ -161,45 +156,107 @@ class KnowledgeBase:
     def library(self) -> QueryLibrary:
         return QueryLibrary(self.settings.queries_dir)
 
-    def sparql(self, text: str, solution_format: Format = SOLUTION_FORMATS[0], graph_format: Format = GRAPH_FORMATS[0],
-               default_graphs=(), named_graphs=()) -> Answer:
-        """A read-only SPARQL query under the operator's limits (in a worker process when there are some)."""
-        check_remote_access(text, self.settings.allowed_service_hosts)
-        if self.workers:
-            return self.workers.query(text, solution_format, graph_format, default_graphs, named_graphs,
-                                      timeout_s=self.settings.query_timeout_s, max_bytes=self.settings.max_result_bytes)
-        return self.store.query(text, solution_format=solution_format, graph_format=graph_format,
-                                default_graphs=default_graphs, named_graphs=named_graphs,
-                                timeout_s=self.settings.query_timeout_s, max_bytes=self.settings.max_result_bytes)
+    # -- reads: every route and command reads through these, never the store itself
 
-    def update(self, text: str) -> GateResult:
+    def graphs(self) -> list[str]:
+        return self.store.graphs()
+
+    def counts(self) -> dict[str, int]:
+        """Quads per named graph."""
+        return self.store.counts()
+
+    def has_graph(self, graph: str) -> bool:
+        return self.store.ask(f"ASK {{ GRAPH {ox.NamedNode(graph)} {{ ?s ?p ?o }} }}")
+
+    def export(self, fmt: Format, graph: str | None = None) -> bytes:
+        """One graph, or every graph (in a dataset format), serialised."""
+        return self.store.export(fmt, graph)
+
+    def resource(self, iri: str, context_url: str) -> linked_data.Document:
+        """What the knowledge base says about one IRI, as a framed JSON-LD document."""
+        return linked_data.resource_document(self.store, iri, context_url)
+
+    def collection(self, kind: str, filters: dict[str, str], page: int, size: int,
+                   context_url: str) -> tuple[int, list[dict]]:
+        return linked_data.collection_page(self.store, kind, filters, page, size, context_url)
+
+    def export_document(self, kind: str | None, context_url: str = linked_data.CANONICAL_CONTEXT) -> dict:
+        return linked_data.export_document(self.store, kind, context_url)
+
+    def history(self) -> list[dict]:
+        """The recorded governance runs, oldest first."""
+        return history(self.store)
+
+    def sparql(self, text: str, solution_format: Format = SOLUTION_FORMATS[0], graph_format: Format = GRAPH_FORMATS[0],
+               default_graphs=(), named_graphs=(), base_iri: str | None = None) -> Answer:
+        """A read-only SPARQL query under the operator's limits (in a worker process when there are some).
+        Its dataset is the protocol's graphs if given, else its own FROM / FROM NAMED, else the union of all
+        graphs (see Store.query); relative IRIs resolve against `base_iri` (the API gives the request's URL)."""
+        check_remote_access(text, self.settings.allowed_service_hosts)
+        options = {"default_graphs": default_graphs, "named_graphs": named_graphs, "base_iri": base_iri,
+                   "timeout_s": self.settings.query_timeout_s, "max_bytes": self.settings.max_result_bytes}
+        if self.workers:
+            return self.workers.query(text, solution_format, graph_format, **options)
+        return self.store.query(text, solution_format=solution_format, graph_format=graph_format, **options)
+
+    def update(self, text: str, base_iri: str | None = None) -> GateResult:
         """A SPARQL Update through the governance gate, after a trial run that bounds its time and proves it
         leaves the ontology, shapes and other load-managed graphs alone."""
-        self.try_update(text)
-        return self.write(lambda store: store.update(text))
+        self.try_update(text, base_iri)
+        return self._write(lambda store: store.update(text, base_iri))
 
-    def dry_run_update(self, text: str) -> GateResult:
+    def dry_run_update(self, text: str, base_iri: str | None = None) -> GateResult:
         """What the store plus this update would violate; nothing is stored."""
-        self.try_update(text)
-        return self.dry_run(lambda store: store.update(text))
+        self.try_update(text, base_iri)
+        return self._dry_run(lambda store: store.update(text, base_iri))
 
-    def try_update(self, text: str) -> None:
-        """Refuse an update that reaches out, runs past the time limit, or changes a protected graph. Where
-        there are worker processes it runs on a private copy of the store in one of them, so a runaway is
-        stopped without holding the write lock."""
+    def try_update(self, text: str, base_iri: str | None = None) -> None:
+        """Refuse an update that reaches out, runs past the time limit, writes to the store's own default graph
+        or changes a protected graph. Where there are worker processes it runs on a private copy of the store in
+        one of them, so a runaway is stopped without holding the write lock."""
         check_remote_access(text, self.settings.allowed_service_hosts)
         protected, prefixes = list(PROTECTED_GRAPHS), [STAGING_PREFIX]
         if self.workers:
-            changed = self.workers.trial_update(text, protected, prefixes, self.settings.query_timeout_s)
+            changed = self.workers.trial_update(text, protected, prefixes, self.settings.query_timeout_s, base_iri)
         elif isinstance(self.store, EmbeddedStore):
-            changed = _trial_in_process(self.store, text, protected, prefixes)
+            changed = _trial_in_process(self.store, text, protected, prefixes, base_iri)
         else:
             return  # a remote server applies its own limits; its graphs are the operator's to protect
+        if DEFAULT_GRAPH in changed:
+            raise InputError("the update writes to the default graph, which here is only the read-only union of "
+                             "the named graphs: name the graph it writes to (GRAPH <g> { ... } or WITH <g>); "
+                             "nothing was stored")
         if changed:
             raise Forbidden(f"the update would change {', '.join(f'<{g}>' for g in changed)}: the ontology, shapes, "
                             "entailments, history and staging graphs change only through `ekb load`; nothing was stored")
 
-    def write(self, change: Callable[[Store], None], delta: Delta | None = None) -> GateResult:
+    def apply(self, delta: Delta) -> GateResult:
+        """A change known as triples (what to add to one graph, what to remove from any), through the gate."""
+        return self._write(delta.apply, delta)
+
+    def replace_graph(self, graph: str, triples: list[ox.Triple]) -> tuple[GateResult, bool]:
+        """Replace one graph's content, through the gate: (the verdict, whether the graph existed before)."""
+        body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+        existed: list[bool] = []  # read under the write lock, when the gate first applies the change
+
+        def replace(store: Store) -> None:
+            existed.append(self.has_graph(graph))
+            store.replace_graphs({graph: body})
+        return self._write(replace), existed[0]
+
+    def drop_graph(self, graph: str) -> GateResult:
+        """Remove one graph, through the gate (removing can break a 1..1 link); NotFound if it holds nothing."""
+        def drop(store: Store) -> None:
+            if not store.ask(f"ASK {{ GRAPH {ox.NamedNode(graph)} {{ ?s ?p ?o }} }}"):
+                raise NotFound(f"no graph named <{graph}>")
+            store.update(f"DROP GRAPH {ox.NamedNode(graph)}")
+        return self._write(drop)
+
+    def dry_run(self, delta: Delta) -> GateResult:
+        """What the store plus this change would violate; nothing is stored."""
+        return self._dry_run(delta.apply)
+
+    def _write(self, change: Callable[[Store], None], delta: Delta | None = None) -> GateResult:
         """Apply `change` only if it adds no governance violation; then bring the entailments up to date.
 
         Writes are serialised, so the gate's verdict is about the store the change is applied to. A change
@@ -237,7 +294,7 @@ class KnowledgeBase:
             self._size = None
             self.refresh_inferences()
 
-    def dry_run(self, change: Callable[[Store], None]) -> GateResult:
+    def _dry_run(self, change: Callable[[Store], None]) -> GateResult:
         """What the store plus `change` would violate; nothing is stored (the governance dry run). Each copies
         the store into memory, so anonymous dry runs take turns, a few at a time."""
         if not self._dry_runs.acquire(timeout=10):
@@ -249,14 +306,14 @@ class KnowledgeBase:
         finally:
             self._dry_runs.release()
 
-    def validate(self, record: bool = False) -> Report:
+    def validate(self, record: bool = False, engine: ShaclEngine | None = None) -> Report:
         """The governance report now. Reading it writes nothing; `record` keeps the run in the history (the
         CLI's --record, or a POST with the token). The gate's baseline is replaced under the write lock only,
-        and only if no write happened meanwhile."""
+        only if no write happened meanwhile, and only by the engine the gate uses."""
         before = self.generation
-        report = validate_store(self.store)
+        report = validate_store(self.store, engine)
         with self._write_lock:
-            if self.generation == before and self._baseline is None:
+            if self.generation == before and self._baseline is None and engine is None:
                 self._baseline = report
             if record:
                 record_run(self.store, report)
@@ -306,8 +363,9 @@ class KnowledgeBase:
         self.store.close()
 
 
-def _trial_in_process(store: EmbeddedStore, text: str, protected: list[str], prefixes: list[str]) -> list[str]:
+def _trial_in_process(store: EmbeddedStore, text: str, protected: list[str], prefixes: list[str],
+                      base_iri: str | None) -> list[str]:
     """The update on an in-memory copy of the whole store (a small store without worker processes)."""
     copy = EmbeddedStore()
     copy.engine.load(store.export(NQUADS), format=NQUADS.engine)
-    return protected_changes(copy, text, protected, prefixes)
+    return protected_changes(copy, text, protected, prefixes, base_iri)

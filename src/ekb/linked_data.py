@@ -18,7 +18,7 @@ from pathlib import Path
 import pyoxigraph as ox
 from pyld import jsonld
 
-from ekb.config import BASE_IRI, DATA_GRAPH_FILTER, EKB, ID, INFERRED_GRAPH, UTIL
+from ekb.config import BASE_IRI, DATA_GRAPH_FILTER, ID, INFERRED_GRAPH, UTIL, XSD_INTEGER, sparql_prologue
 from ekb.errors import InputError, NotFound
 from ekb.limits import check_json_depth
 from ekb.store import Store
@@ -49,10 +49,7 @@ def document_loader(url: str, options: dict | None = None) -> dict:
 
 OPTIONS = {"documentLoader": document_loader}
 
-DESCRIBE = """PREFIX owl: <http://www.w3.org/2002/07/owl#>
-PREFIX rdf: <http://www.w3.org/1999/02/22-rdf-syntax-ns#>
-PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
-CONSTRUCT {{ ?s ?p ?o . ?o rdfs:label ?label }} WHERE {{
+DESCRIBE = sparql_prologue() + """CONSTRUCT {{ ?s ?p ?o . ?o rdfs:label ?label }} WHERE {{
   VALUES ?s {{ {subjects} }}
   {{ GRAPH ?g {{ ?s ?p ?o }} {data_graphs} }}
   UNION
@@ -187,7 +184,7 @@ def export_document(store: Store, kind: str | None = None, context_url: str = CA
         where = f"?item a {COLLECTIONS[kind][0]} ."
     else:
         raise InputError(f"unknown kind {kind!r}; the kinds are: {', '.join(COLLECTIONS)}")
-    rows = store.select(PREFIXES + f"SELECT DISTINCT ?item WHERE {{ {where} }} ORDER BY ?item")
+    rows = store.select(sparql_prologue() + f"SELECT DISTINCT ?item WHERE {{ {where} }} ORDER BY ?item")
     return {"@context": context_url, "@graph": collection_items(store, [r["item"].value for r in rows], context_url)}
 
 
@@ -211,8 +208,43 @@ COLLECTIONS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     "data-sharing-agreements": ("ekb:DataSharingAgreement", {"owner": OWNER,
                                                              "recipient": ("ekb:dsaRecipient", "business-unit")}),
 }
-PREFIXES = f"PREFIX ekb: <{EKB}>\nPREFIX util: <{UTIL}>\nPREFIX org: <http://www.w3.org/ns/org#>\n" \
-           "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\nPREFIX skos: <http://www.w3.org/2004/02/skos/core#>\n"
 
 
+def filter_term(name: str, value: str, kind: str) -> ox.NamedNode | ox.Literal:
+    """A filter value as an RDF term: an integer, a scope name, a full IRI or a slug of the expected kind."""
+    if kind == "integer":
+        try:
+            number = int(value) if value.isascii() else None
+        except ValueError:
+            number = None
+        if number is None:
+            raise InputError(f"filter {name}: {value!r} is not an integer")
+        return ox.Literal(str(number), datatype=ox.NamedNode(XSD_INTEGER))
+    if kind == "scope":
+        names = {"regulated": "Regulated", "non-regulated": "NonRegulated", "nonregulated": "NonRegulated",
+                 "shared": "Shared"}
+        if value.lower() in names:
+            return ox.NamedNode(UTIL + names[value.lower()])
+    iri = value if "://" in value else f"{ID}{kind}/{value}"
+    try:
+        return ox.NamedNode(iri)
+    except ValueError:
+        raise InputError(f"filter {name}: {value!r} is not an IRI or a slug") from None
 
+
+def collection_page(store: Store, kind: str, filters: dict[str, str], page: int, size: int,
+                    context_url: str) -> tuple[int, list[dict]]:
+    """(how many items match, the items of one page as JSON-LD documents), ordered by label."""
+    if kind not in COLLECTIONS:
+        raise NotFound(f"no collection {kind!r}; the collections are: {', '.join(COLLECTIONS)}")
+    cls, known = COLLECTIONS[kind]
+    unknown = sorted(set(filters) - set(known))
+    if unknown:
+        raise InputError(f"unknown filter {', '.join(unknown)} for {kind}; filters: {', '.join(sorted(known)) or 'none'}")
+    patterns = [f"?item {known[n][0]} {filter_term(n, v, known[n][1])} ." for n, v in filters.items()]
+    where = f"?item a {cls} . {' '.join(patterns)} OPTIONAL {{ ?item rdfs:label ?label }} OPTIONAL {{ ?item skos:notation ?n }}"
+    prologue = sparql_prologue()
+    total = int(store.select(prologue + f"SELECT (COUNT(DISTINCT ?item) AS ?c) WHERE {{ {where} }}")[0]["c"].value)
+    rows = store.select(prologue + f"SELECT DISTINCT ?item WHERE {{ {where} }} "
+                        f"ORDER BY ?label ?item LIMIT {size} OFFSET {(page - 1) * size}")
+    return total, collection_items(store, [r["item"].value for r in rows], context_url)

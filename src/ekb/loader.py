@@ -25,6 +25,7 @@ from ekb.config import (
     INFERRED_GRAPH,
     LOAD_MANIFEST_GRAPH,
     ONTOLOGY_GRAPH,
+    RDF_TYPE,
     SHAPES_GRAPH,
     STAGING_PREFIX,
     Settings,
@@ -167,7 +168,7 @@ def loaded_graphs(store: Store) -> set[str]:
 
 def manifest_ntriples(graphs: Iterable[str]) -> bytes:
     entry = ox.NamedNode(MANIFEST_ENTRY)
-    kind = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+    kind = ox.NamedNode(RDF_TYPE)
     return ox.serialize([ox.Triple(ox.NamedNode(g), kind, entry) for g in sorted(graphs)], format=ox.RdfFormat.N_TRIPLES)
 
 

@@ -105,7 +105,8 @@ def _serve(conn: Connection, memory_bytes: int, isolate_network: bool) -> None:
                 conn.send(("ok", (answer.kind, answer.media_type, answer.body)))
             else:
                 opened.clear()
-                conn.send(("ok", _trial(Path(snapshot), args["sparql"], args["graphs"], args["prefixes"])))
+                conn.send(("ok", _trial(Path(snapshot), args["sparql"], args["graphs"], args["prefixes"],
+                                        args["base_iri"])))
         except EkbError as err:
             conn.send(("error", (type(err).__name__, str(err))))
         except MemoryError:
@@ -122,29 +123,42 @@ def _query_options(args: dict) -> dict:
     solution = by_name(args["solution_format"], SOLUTION_FORMATS)
     graph = by_name(args["graph_format"], GRAPH_FORMATS) or by_name(args["graph_format"], DATASET_FORMATS)
     return {"solution_format": solution, "graph_format": graph, "default_graphs": args["default_graphs"],
-            "named_graphs": args["named_graphs"], "timeout_s": None, "max_bytes": args["max_bytes"]}
+            "named_graphs": args["named_graphs"], "timeout_s": None, "max_bytes": args["max_bytes"],
+            "base_iri": args["base_iri"]}
 
 
-def _trial(copy_dir: Path, sparql: str, graphs: list[str], prefixes: list[str]) -> list[str]:
+def _trial(copy_dir: Path, sparql: str, graphs: list[str], prefixes: list[str], base_iri: str | None) -> list[str]:
     from ekb.store import EmbeddedStore
 
-    return protected_changes(EmbeddedStore(copy_dir), sparql, graphs, prefixes)
+    return protected_changes(EmbeddedStore(copy_dir), sparql, graphs, prefixes, base_iri)
 
 
-def protected_changes(copy, sparql: str, graphs: list[str], prefixes: list[str]) -> list[str]:
-    """Run an update on a private copy of the store; name the protected graphs it changed, and the graphs under
-    a protected prefix it created or removed."""
+def protected_changes(copy, sparql: str, graphs: list[str], prefixes: list[str], base_iri: str | None = None) -> list[str]:
+    """Run an update on a private copy of the store; name the protected graphs it changed, the graphs under
+    a protected prefix it created or removed, and DEFAULT_GRAPH if it wrote to the store's own default graph
+    (which nothing validates or reasons over: facts go into named graphs)."""
+    graphs = [*graphs, DEFAULT_GRAPH]
     before = {g: _fingerprint(copy, g) for g in graphs}
     names_before = set(copy.graphs())
-    copy.update(sparql)
+    copy.update(sparql, base_iri=base_iri)
     changed = [g for g in graphs if _fingerprint(copy, g) != before[g]]
     appeared = set(copy.graphs()) ^ names_before
     return changed + sorted(g for g in appeared if g.startswith(tuple(prefixes)))
 
 
+DEFAULT_GRAPH = ""  # the store's own default graph, in the list of graphs an update changed
+
+
 def _fingerprint(store, graph: str) -> str:
     """Order-free digest of a graph (blank nodes keep their labels within one store)."""
-    return hashlib.sha256(b"\n".join(sorted(store.graph_ntriples(graph).splitlines()))).hexdigest()
+    import pyoxigraph as ox
+
+    if graph == DEFAULT_GRAPH:
+        quads = store.engine.quads_for_pattern(None, None, None, ox.DefaultGraph())
+        lines = ox.serialize([q.triple for q in quads], format=ox.RdfFormat.N_TRIPLES).splitlines()
+    else:
+        lines = store.graph_ntriples(graph).splitlines()
+    return hashlib.sha256(b"\n".join(sorted(lines))).hexdigest()
 
 
 # ---------------------------------------------------------------- the server's side
@@ -323,19 +337,22 @@ class QueryWorkers:
     # -- what the knowledge base asks for
 
     def query(self, sparql: str, solution_format: Format, graph_format: Format, default_graphs=(), named_graphs=(),
-              timeout_s: float = 30.0, max_bytes: int | None = None):
+              timeout_s: float = 30.0, max_bytes: int | None = None, base_iri: str | None = None):
         from ekb.store import Answer
 
         args = {"sparql": sparql, "solution_format": solution_format.name, "graph_format": graph_format.name,
-                "default_graphs": list(default_graphs), "named_graphs": list(named_graphs), "max_bytes": max_bytes}
+                "default_graphs": list(default_graphs), "named_graphs": list(named_graphs), "max_bytes": max_bytes,
+                "base_iri": base_iri}
         kind, media_type, body = self.run("query", self.snapshot(), args, timeout_s)
         return Answer(kind, media_type, body)
 
-    def trial_update(self, sparql: str, graphs: list[str], prefixes: list[str], timeout_s: float) -> list[str]:
+    def trial_update(self, sparql: str, graphs: list[str], prefixes: list[str], timeout_s: float,
+                     base_iri: str | None = None) -> list[str]:
         """Run an update on a private copy within the time limit; the protected graphs it would change."""
         copy = self.private_copy()
         try:
-            return self.run("trial", copy, {"sparql": sparql, "graphs": graphs, "prefixes": prefixes}, timeout_s)
+            args = {"sparql": sparql, "graphs": graphs, "prefixes": prefixes, "base_iri": base_iri}
+            return self.run("trial", copy, args, timeout_s)
         finally:
             shutil.rmtree(copy, ignore_errors=True)
 

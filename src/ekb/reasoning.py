@@ -23,13 +23,10 @@ import pyoxigraph as ox
 import rdflib
 import reasonable
 
-from ekb.config import BASE_IRI
+from ekb.config import BASE_IRI, PREFIXES
 from ekb.errors import InputError
 
-OWL = "http://www.w3.org/2002/07/owl#"
-RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
-RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-XSD = "http://www.w3.org/2001/XMLSchema#"
+OWL, RDF, RDFS, XSD = PREFIXES["owl"], PREFIXES["rdf"], PREFIXES["rdfs"], PREFIXES["xsd"]
 RDF_TYPE = rdflib.RDF.type
 # Types every OWL RL engine hands out to everything; they tell a reader nothing.
 TRIVIAL_TYPES = {rdflib.URIRef(OWL + n) for n in ("Thing", "Class")} | {

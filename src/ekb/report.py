@@ -9,10 +9,10 @@ import json
 from collections import defaultdict
 from html import escape
 
-from ekb.governance import SEVERITIES, Finding, Report
+from ekb.findings import SEVERITIES, Finding, Report
 
 FORMATS = ("text", "html", "json", "turtle", "csv")
-MEDIA_TYPES = {"html": "text/html", "json": "application/json", "turtle": "text/turtle", "csv": "text/csv",
+MEDIA_TYPES = {"json": "application/json", "html": "text/html", "turtle": "text/turtle", "csv": "text/csv",
                "text": "text/plain"}
 
 

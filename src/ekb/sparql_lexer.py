@@ -356,3 +356,13 @@ def position(text: str, offset: int) -> str:
     line = text.count("\n", 0, offset) + 1
     column = offset - (text.rfind("\n", 0, offset) + 1) + 1
     return f"line {line:,}, column {column:,}"
+
+
+def names_dataset(text: str) -> bool:
+    """Whether a query declares its own dataset (FROM or FROM NAMED), read as the engine reads the text: the
+    keyword as a name outside every bracket, where the grammar has it only in a DatasetClause. A query that
+    declares none is given the union of all graphs as its default graph."""
+    if "from" not in text.lower():
+        return False
+    return any(kind == NAME and depth == 0 and text[start:end].lower() == "from"
+               for kind, start, end, depth in read(text).tokens)

@@ -25,6 +25,7 @@ import pyoxigraph as ox
 from ekb.config import BASE_IRI
 from ekb.errors import LimitExceeded, QuerySyntaxError, QueryTimeout, RdfSyntaxError, StoreUnavailable
 from ekb.formats import GRAPH_FORMATS, SOLUTION_FORMATS, Format
+from ekb.sparql_lexer import names_dataset
 
 JSON_RESULTS = SOLUTION_FORMATS[0]
 NTRIPLES = GRAPH_FORMATS[1]
@@ -53,12 +54,15 @@ class Store(ABC):
         named_graphs: Sequence[str] = (),
         timeout_s: float | None = None,
         max_bytes: int | None = None,
+        base_iri: str | None = None,
     ) -> Answer:
-        """Run a query; the default graph is the union of all graphs unless `default_graphs` is given.
+        """Run a query on its dataset: the protocol's `default_graphs`/`named_graphs` when either is given (they
+        replace the query's FROM and FROM NAMED), else the query's own FROM/FROM NAMED, else the union of all
+        graphs as the default graph and every graph as a named graph. Relative IRIs resolve against `base_iri`.
         Past `timeout_s` or `max_bytes` of serialised answer, the query is stopped with a clear error."""
 
     @abstractmethod
-    def update(self, sparql: str) -> None:
+    def update(self, sparql: str, base_iri: str | None = None) -> None:
         """Run a SPARQL Update request atomically: all of it, or nothing."""
 
     @abstractmethod
@@ -218,14 +222,13 @@ class EmbeddedStore(Store):
         return self._store
 
     def query(self, sparql, *, solution_format=JSON_RESULTS, graph_format=NTRIPLES,
-              default_graphs=(), named_graphs=(), timeout_s=None, max_bytes=None) -> Answer:
-        options: dict = {}
-        if default_graphs:
+              default_graphs=(), named_graphs=(), timeout_s=None, max_bytes=None, base_iri=None) -> Answer:
+        options: dict = {"base_iri": base_iri}
+        if default_graphs or named_graphs:  # the protocol's dataset, all of it (SPARQL 1.1 Protocol 2.1.4)
             options["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
-        else:
-            options["use_default_graph_as_union"] = True
-        if named_graphs:
             options["named_graphs"] = [ox.NamedNode(g) for g in named_graphs]
+        elif not names_dataset(sparql):
+            options["use_default_graph_as_union"] = True
         try:
             result = self._store.query(sparql, **options)
         except SyntaxError as err:
@@ -335,11 +338,11 @@ class EmbeddedStore(Store):
         return ([f"DELETE DATA {{ GRAPH {target} {{\n{removed}\n}} }}"] if removed else []) + (
             [f"INSERT DATA {{ GRAPH {target} {{\n{added}\n}} }}"] if added else [])
 
-    def update(self, sparql: str) -> None:
+    def update(self, sparql: str, base_iri: str | None = None) -> None:
         if not sparql.strip():
             return
         try:
-            self._store.update(sparql)
+            self._store.update(sparql, base_iri=base_iri)
         except SyntaxError as err:
             raise QuerySyntaxError(f"SPARQL Update syntax error: {err.msg}") from err
 
@@ -402,8 +405,8 @@ class RemoteStore(Store):
         self._http = httpx.Client(timeout=timeout_s)
 
     def query(self, sparql, *, solution_format=JSON_RESULTS, graph_format=NTRIPLES,
-              default_graphs=(), named_graphs=(), timeout_s=None, max_bytes=None) -> Answer:
-        form: dict[str, str | list[str]] = {"query": sparql}
+              default_graphs=(), named_graphs=(), timeout_s=None, max_bytes=None, base_iri=None) -> Answer:
+        form: dict[str, str | list[str]] = {"query": with_base(sparql, base_iri)}
         if default_graphs:
             form["default-graph-uri"] = list(default_graphs)
         if named_graphs:
@@ -416,9 +419,9 @@ class RemoteStore(Store):
         kind = "graph" if any(f.media_type == media_type for f in GRAPH_FORMATS) else "solutions"
         return Answer(kind, media_type, response.content)
 
-    def update(self, sparql: str) -> None:
+    def update(self, sparql: str, base_iri: str | None = None) -> None:
         if sparql.strip():
-            self._send(self.update_endpoint, content=sparql.encode("utf-8"),
+            self._send(self.update_endpoint, content=with_base(sparql, base_iri).encode("utf-8"),
                        headers={"Content-Type": "application/sparql-update"})
 
     def close(self) -> None:
@@ -438,6 +441,12 @@ class RemoteStore(Store):
             raise StoreUnavailable(
                 f"the SPARQL server at {url} answered {response.status_code}: {response.text.strip()[:500]}")
         return response
+
+
+def with_base(sparql: str, base_iri: str | None) -> str:
+    """The request with `base_iri` as its first BASE: the server resolves relative IRIs against ours, not its
+    own endpoint's (a BASE the request declares itself still applies after it, resolved against ours)."""
+    return f"BASE {ox.NamedNode(base_iri)}\n{sparql}" if base_iri else sparql
 
 
 def guess_update_endpoint(endpoint: str) -> str:

@@ -1,11 +1,18 @@
-"""SHACL engines behind one small interface: pyshacl-turbo runs, pyshacl is the reference.
+"""Running the shapes: SHACL engines behind one small interface (pyshacl-turbo runs, pyshacl is the reference),
+over the knowledge base or over files.
 
-Both take the data as N-Triples and the shapes as N-Triples, and give back the standard
+Both engines take the data as N-Triples and the shapes as N-Triples, and give back the standard
 sh:ValidationReport graph, so the tests can compare them result for result.
+
+What is validated: the asserted data and the ontology (for SHACL's own rdfs:subClassOf semantics), never the
+inferred graph: OWL RL types whatever a domain or range touches, which would make sh:class checks pass
+vacuously. The shapes take inverse and alternative paths, so they need no inferred inverse links.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from functools import lru_cache
 from typing import Protocol
 
@@ -14,7 +21,11 @@ import pyshacl
 import pyshacl_turbo
 import rdflib
 
+from ekb.config import ID, SHAPES_GRAPH, is_data_graph
 from ekb.errors import InputError
+from ekb.findings import Report
+from ekb.interpretation import interpret
+from ekb.store import EmbeddedStore, Store
 
 
 class ShaclEngine(Protocol):
@@ -81,3 +92,32 @@ def engine_named(name: str) -> ShaclEngine:
         return ENGINES[name]()
     except KeyError:
         raise InputError(f"unknown SHACL engine {name!r}; choose pyshacl-turbo or pyshacl") from None
+
+
+def split_store(store: Store) -> tuple[bytes, bytes]:
+    """(data with the ontology, shapes) as N-Triples, read graph by graph from the store."""
+    graphs = store.graphs()
+    data = b"".join(store.graph_ntriples(g) for g in graphs if is_data_graph(g))
+    shapes = store.graph_ntriples(SHAPES_GRAPH) if SHAPES_GRAPH in graphs else b""
+    return data, shapes
+
+
+def validate_store(store: Store, engine: ShaclEngine | None = None, focus_nodes: list[str] | None = None,
+                   context_store: Store | None = None, shapes_nt: bytes | None = None, enrich: bool = True) -> Report:
+    engine = engine or TurboEngine()
+    started = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    clock = time.perf_counter()
+    data_nt, own_shapes = split_store(store)
+    shapes_nt = own_shapes if shapes_nt is None else shapes_nt
+    report_graph = engine.validate(data_nt, shapes_nt, focus_nodes)
+    findings, rules = interpret(report_graph, shapes_nt, context_store or store, enrich)
+    return Report(findings, rules, engine.name, started.isoformat().replace("+00:00", "Z"),
+                  time.perf_counter() - clock, data_nt.count(b"\n"), report_graph)
+
+
+def validate_files(data: list[ox.Triple], shapes: list[ox.Triple], engine: ShaclEngine | None = None) -> Report:
+    """Validate any data files against any shapes files (the CLI's `ekb validate FILES --shapes FILES`)."""
+    staging = EmbeddedStore()
+    staging.replace_graphs({ID + "validate/data": ox.serialize(data, format=ox.RdfFormat.N_TRIPLES),
+                            SHAPES_GRAPH: ox.serialize(shapes, format=ox.RdfFormat.N_TRIPLES)})
+    return validate_store(staging, engine)

@@ -10,47 +10,33 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ekb.api.protocol import (
-    NotAcceptable,
     UnsupportedMediaType,
-    best_match,
     engine_errors,
     in_thread,
     kb_of,
     media_type_of,
     multipart_parts,
+    negotiate_view,
     parse_iri,
     parse_rdf,
     read_body,
     read_text,
+    request_base,
     require_write_token,
 )
 from ekb.config import DATA_GRAPH_PREFIX
 from ekb.errors import InputError
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, by_name
-from ekb.governance import Delta, history
+from ekb.gate import Delta
 from ekb.report import MEDIA_TYPES, render
 
 router = APIRouter(tags=["governance"])
 PROPOSED_GRAPH = DATA_GRAPH_PREFIX + "proposed"
-REPORT_TYPES = {"text/html": "html", "application/json": "json", "text/turtle": "turtle", "text/csv": "csv",
-                "text/plain": "text"}
-
-
-def report_format(request: Request) -> str:
-    override = request.query_params.get("format")
-    if override:
-        if override not in MEDIA_TYPES:
-            raise NotAcceptable(f"unknown report format {override!r}; choose one of {', '.join(MEDIA_TYPES)}")
-        return override
-    accept = request.headers.get("accept") or "application/json"
-    best = best_match(list(reversed(list(REPORT_TYPES))), accept)
-    if not best:
-        raise NotAcceptable("the report is available as " + ", ".join(REPORT_TYPES))
-    return REPORT_TYPES[best]
+REPORT_TYPES = {media_type: name for name, media_type in MEDIA_TYPES.items()}  # JSON first: the default
 
 
 def _report_options(request: Request) -> tuple[str, str]:
-    fmt = report_format(request)
+    fmt = negotiate_view(request, REPORT_TYPES, "the report")
     group = request.query_params.get("group", "rule")
     if group not in ("rule", "owner"):
         raise InputError("group must be 'rule' or 'owner'")
@@ -79,9 +65,9 @@ async def record_governance_report(request: Request) -> Response:
 
 
 async def _sparql_change(request: Request):
-    text = await read_text(request)
+    text, base = await read_text(request), request_base(request)
     # guarded, trialled in a worker process under the time limit, then validated: as a real update is
-    return lambda kb: kb.dry_run_update(text)
+    return lambda kb: kb.dry_run_update(text, base)
 
 
 async def _form_change(request: Request, graph: str):
@@ -92,7 +78,7 @@ async def _form_change(request: Request, graph: str):
     if not triples:
         raise InputError("the form needs an 'add' part, a 'remove' part or both")
     delta = Delta(graph, tuple(triples.get("add", [])), tuple(triples.get("remove", [])))
-    return lambda kb: kb.dry_run(delta.apply)
+    return lambda kb: kb.dry_run(delta)
 
 
 async def _proposed_change(request: Request):
@@ -111,7 +97,7 @@ async def _proposed_change(request: Request):
         raise UnsupportedMediaType(f"unsupported Content-Type {media_type or '(none)'}: send RDF (Turtle, JSON-LD, ...), "
                                    "multipart/form-data with add/remove, or application/sparql-update")
     delta = Delta(graph, tuple(await parse_rdf(await read_body(request), fmt.media_type)))
-    return lambda kb: kb.dry_run(delta.apply)
+    return lambda kb: kb.dry_run(delta)
 
 
 @router.post("/governance/validate", summary="Dry run: what would the store plus this change violate? Nothing is stored")
@@ -124,4 +110,4 @@ async def validate_change(request: Request) -> JSONResponse:
 
 @router.get("/governance/history", summary="Every recorded report run, oldest first, with its counts")
 def governance_history(request: Request) -> JSONResponse:
-    return JSONResponse(history(kb_of(request).store))
+    return JSONResponse(kb_of(request).history())

@@ -14,7 +14,6 @@ from starlette.concurrency import run_in_threadpool
 from ekb.api.protocol import (
     NotAcceptable,
     UnsupportedMediaType,
-    in_thread,
     kb_of,
     media_type_of,
     parse_iri,
@@ -26,7 +25,7 @@ from ekb.api.protocol import (
 )
 from ekb.errors import InputError, NotFound
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, by_name, negotiate
-from ekb.governance import Delta
+from ekb.gate import Delta
 
 router = APIRouter(tags=["graph store"])
 
@@ -50,10 +49,6 @@ def writable_graph(request: Request) -> str:
     return graph
 
 
-def _exists(kb, graph: str) -> bool:
-    return kb.store.ask(f"ASK {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}")
-
-
 @router.get("/store", summary="Get a named graph")
 def get_graph(request: Request) -> Response:
     kb = kb_of(request)
@@ -61,10 +56,10 @@ def get_graph(request: Request) -> Response:
     fmt = negotiate(request.headers.get("accept"), GRAPH_FORMATS)
     if fmt is None:
         raise NotAcceptable("a graph is available as " + ", ".join(f.media_type for f in GRAPH_FORMATS))
-    if not _exists(kb, graph):
+    if not kb.has_graph(graph):
         raise NotFound(f"no graph named <{graph}> (GET /sparql?query=SELECT DISTINCT ?g {{GRAPH ?g {{?s ?p ?o}}}} "
                        "lists the graphs)")
-    return Response(kb.store.export(fmt, graph), media_type=fmt.media_type, headers={"Vary": "Accept"})
+    return Response(kb.export(fmt, graph), media_type=fmt.media_type, headers={"Vary": "Accept"})
 
 
 async def _payload(request: Request) -> list[ox.Triple]:
@@ -77,17 +72,12 @@ async def _payload(request: Request) -> list[ox.Triple]:
     return await parse_rdf(await read_body(request), fmt.media_type)
 
 
-def _ntriples(triples: list[ox.Triple]) -> bytes:
-    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
-
-
 @router.put("/store", summary="Replace a named graph", status_code=204)
 async def put_graph(request: Request) -> Response:
     require_write_token(request)
     kb, graph = kb_of(request), writable_graph(request)
-    existed = await run_in_threadpool(_exists, kb, graph)
-    body = await in_thread(_ntriples, await _payload(request))
-    result = await run_in_threadpool(kb.write, lambda store: store.replace_graphs({graph: body}))
+    triples = await _payload(request)
+    result, existed = await run_in_threadpool(kb.replace_graph, graph, triples)
     return write_response(result) if existed else Response(status_code=201)
 
 
@@ -95,9 +85,9 @@ async def put_graph(request: Request) -> Response:
 async def post_graph(request: Request) -> Response:
     require_write_token(request)
     kb, graph = kb_of(request), writable_graph(request)
-    existed = await run_in_threadpool(_exists, kb, graph)
+    existed = await run_in_threadpool(kb.has_graph, graph)
     delta = Delta(graph, added=tuple(await _payload(request)))
-    result = await run_in_threadpool(kb.write, delta.apply, delta)
+    result = await run_in_threadpool(kb.apply, delta)
     return write_response(result) if existed else Response(status_code=201)
 
 
@@ -105,7 +95,5 @@ async def post_graph(request: Request) -> Response:
 async def delete_graph(request: Request) -> Response:
     require_write_token(request)
     kb, graph = kb_of(request), writable_graph(request)
-    if not await run_in_threadpool(_exists, kb, graph):
-        raise NotFound(f"no graph named <{graph}>")
-    result = await run_in_threadpool(kb.write, lambda store: store.update(f"DROP GRAPH <{graph}>"))
+    result = await run_in_threadpool(kb.drop_graph, graph)
     return write_response(result)

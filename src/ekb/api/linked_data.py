@@ -18,11 +18,10 @@ from starlette.concurrency import run_in_threadpool
 from ekb import docs
 from ekb.api.protocol import (
     MAX_PAGE,
-    NotAcceptable,
     base_url,
-    best_match,
     in_thread,
     kb_of,
+    negotiate_view,
     parse_in_thread,
     parse_int,
     parse_iri,
@@ -31,10 +30,9 @@ from ekb.api.protocol import (
     refuse_protected,
     require_write_token,
 )
-from ekb.config import BASE_IRI, DATA_GRAPH_PREFIX, EKB, ID, UTIL
-from ekb.errors import InputError, NotFound
-from ekb.governance import Delta
-from ekb.linked_data import COLLECTIONS, CONTEXT_PATH, PREFIXES, Document, collection_items, context, resource_document
+from ekb.config import BASE_IRI, DATA_GRAPH_PREFIX, PREFIXES
+from ekb.gate import Delta
+from ekb.linked_data import COLLECTIONS, CONTEXT_PATH, Document, context
 from ekb.linked_data import parse_document as parse_jsonld
 
 router = APIRouter(tags=["linked data"])
@@ -54,19 +52,6 @@ def get_context() -> JSONResponse:
     return JSONResponse(context(), media_type=JSONLD, headers={"Cache-Control": "public, max-age=86400"})
 
 
-def view_of(request: Request) -> str:
-    override = request.query_params.get("format")
-    if override:
-        if override not in set(VIEWS.values()):
-            raise NotAcceptable(f"unknown format {override!r}; choose one of jsonld, turtle, ntriples, html")
-        return override
-    accept = request.headers.get("accept") or JSONLD
-    best = best_match(list(reversed(list(VIEWS))), accept)
-    if not best:
-        raise NotAcceptable("this resource is available as " + ", ".join(VIEWS))
-    return VIEWS[best]
-
-
 def local_link(iri: str) -> str:
     return "/" + iri[len(BASE_IRI):] if iri.startswith(BASE_IRI) else iri
 
@@ -74,8 +59,8 @@ def local_link(iri: str) -> str:
 async def dereference(request: Request, iri: str) -> Response:
     kb = kb_of(request)
     iri = parse_iri(iri, "the resource")  # a path such as /id/a%20b names no IRI: 400, not an engine error
-    view = view_of(request)
-    doc = await run_in_threadpool(resource_document, kb.store, iri, context_url(request))
+    view = negotiate_view(request, VIEWS, "this resource")
+    doc = await run_in_threadpool(kb.resource, iri, context_url(request))
     etag = f'{doc.etag[:-1]}-{view}"'
     headers = {"ETag": etag, "Vary": "Accept", "Last-Modified": format_datetime(kb.modified, usegmt=True)}
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
@@ -84,8 +69,7 @@ async def dereference(request: Request, iri: str) -> Response:
     return Response(body, media_type=media_type, headers=headers)
 
 
-TURTLE_PREFIXES = {"ekb": EKB, "util": UTIL, "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
-                   "skos": "http://www.w3.org/2004/02/skos/core#", "dcterms": "http://purl.org/dc/terms/"}
+TURTLE_PREFIXES = {p: PREFIXES[p] for p in ("ekb", "util", "rdfs", "skos", "dcterms")}
 
 
 def render_view(doc: Document, iri: str, view: str) -> tuple[bytes | str, str]:
@@ -159,28 +143,6 @@ td{{padding:.3rem 0}}code{{background:#f3f5f9;padding:.1rem .3rem}}</style></hea
 <a href="?format=ntriples">N-Triples</a>.</p></body></html>"""
 
 
-def filter_term(name: str, value: str, kind: str) -> ox.NamedNode | ox.Literal:
-    """A filter value as an RDF term: an integer, a scope name, a full IRI or a slug of the expected kind."""
-    if kind == "integer":
-        try:
-            number = int(value) if value.isascii() else None
-        except ValueError:
-            number = None
-        if number is None:
-            raise InputError(f"filter {name}: {value!r} is not an integer")
-        return ox.Literal(str(number), datatype=ox.NamedNode("http://www.w3.org/2001/XMLSchema#integer"))
-    if kind == "scope":
-        names = {"regulated": "Regulated", "non-regulated": "NonRegulated", "nonregulated": "NonRegulated",
-                 "shared": "Shared"}
-        if value.lower() in names:
-            return ox.NamedNode(UTIL + names[value.lower()])
-    iri = value if "://" in value else f"{ID}{kind}/{value}"
-    try:
-        return ox.NamedNode(iri)
-    except ValueError:
-        raise InputError(f"filter {name}: {value!r} is not an IRI or a slug") from None
-
-
 @router.get("/collections", summary="The collections of main kinds, with their filters")
 def list_collections(request: Request) -> JSONResponse:
     base = base_url(request)
@@ -190,25 +152,9 @@ def list_collections(request: Request) -> JSONResponse:
 
 @router.get("/collections/{kind}", summary="A paginated, filterable collection of one kind, as framed JSON-LD")
 async def get_collection(kind: str, request: Request) -> Response:
-    if kind not in COLLECTIONS:
-        raise NotFound(f"no collection {kind!r}; the collections are: {', '.join(COLLECTIONS)}")
-    cls, filters = COLLECTIONS[kind]
     params = dict(request.query_params)
     page, size = parse_int(params.pop("page", "1"), "page", 1, MAX_PAGE), parse_int(params.pop("size", "50"), "size", 1, 500)
-    unknown = sorted(set(params) - set(filters))
-    if unknown:
-        raise InputError(f"unknown filter {', '.join(unknown)} for {kind}; filters: {', '.join(sorted(filters)) or 'none'}")
-    patterns = [f"?item {filters[n][0]} {filter_term(n, v, filters[n][1])} ." for n, v in params.items()]
-    where = f"?item a {cls} . {' '.join(patterns)} OPTIONAL {{ ?item rdfs:label ?label }} OPTIONAL {{ ?item skos:notation ?n }}"
-    kb = kb_of(request)
-
-    def run() -> tuple[int, list[dict]]:
-        total = int(kb.store.select(PREFIXES + f"SELECT (COUNT(DISTINCT ?item) AS ?c) WHERE {{ {where} }}")[0]["c"].value)
-        rows = kb.store.select(PREFIXES + f"SELECT DISTINCT ?item WHERE {{ {where} }} "
-                               f"ORDER BY ?label ?item LIMIT {size} OFFSET {(page - 1) * size}")
-        return total, collection_items(kb.store, [r["item"].value for r in rows], context_url(request))
-
-    total, items = await run_in_threadpool(run)
+    total, items = await run_in_threadpool(kb_of(request).collection, kind, params, page, size, context_url(request))
     here = public_url(request)
     body = {"@context": context_url(request), "id": str(here), "type": ["Collection"], "kind": kind,
             "totalItems": total, "page": page, "pageSize": size, "items": items}
@@ -231,6 +177,6 @@ async def import_jsonld(request: Request) -> Response:
     refuse_protected(graph)
     triples = await parse_in_thread(parse_jsonld, await read_body(request), "the request body")
     delta = Delta(graph, added=tuple(triples))
-    result = await run_in_threadpool(kb_of(request).write, delta.apply, delta)
+    result = await run_in_threadpool(kb_of(request).apply, delta)
     findings = result.as_json()["newFindings"]
     return JSONResponse({"graph": graph, "triples": len(triples), "newFindings": findings}, status_code=201)

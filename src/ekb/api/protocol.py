@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import parse_qsl
 
-import mimeparse
 import pyoxigraph as ox
 from fastapi import Request, Response
+from fastapi.responses import JSONResponse
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import Field, File, FormParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
@@ -21,7 +21,7 @@ from starlette.datastructures import URL
 
 from ekb.config import PROTECTED_GRAPHS, STAGING_PREFIX
 from ekb.errors import Forbidden, InputError, LimitExceeded, QuerySyntaxError, QueryTimeout, RequestTimeout, Unauthorized
-from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, SOLUTION_FORMATS, Format, by_name, negotiate
+from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, SOLUTION_FORMATS, Format, best_match, by_name, negotiate
 from ekb.kb import KnowledgeBase
 from ekb.loader import parse_bytes
 from ekb.store import Answer
@@ -226,12 +226,19 @@ def refuse_protected(graph: str) -> None:
 
 # --- negotiation and answers ---------------------------------------------------------------------------------
 
-def best_match(offered: list[str], accept: str) -> str:
-    """mimeparse's best match, or '' for an Accept header it cannot read (a malformed q, an empty range)."""
-    try:
-        return mimeparse.best_match(offered, accept)
-    except (ValueError, IndexError):
-        return ""
+def negotiate_view(request: Request, views: dict[str, str], what: str) -> str:
+    """The view of a page or document asked for: `format=` (browsers cannot set Accept) or else the Accept
+    header, among `views` (media type -> view name; the first is the default)."""
+    override = request.query_params.get("format")
+    names = list(dict.fromkeys(views.values()))
+    if override:
+        if override not in names:
+            raise NotAcceptable(f"unknown format {override!r}; choose one of {', '.join(names)}")
+        return override
+    best = best_match(list(reversed(list(views))), request.headers.get("accept") or next(iter(views)))
+    if not best:
+        raise NotAcceptable(f"{what} is available as " + ", ".join(views))
+    return views[best]
 
 
 def result_formats(request: Request, override: str | None) -> tuple[Format | None, Format | None]:
@@ -309,6 +316,12 @@ def public_url(request: Request, path: str | None = None) -> URL:
     return URL(base_url(request) + request.scope["path"] + (f"?{query}" if query else ""))
 
 
+def request_base(request: Request) -> str:
+    """The base IRI of a SPARQL request's relative IRIs: the URL it was sent to (SPARQL 1.1 Query §4.1.1.1),
+    under the public base URL, without its query string."""
+    return str(public_url(request, request.scope["path"]))
+
+
 # --- writes ----------------------------------------------------------------------------------------------------
 
 def require_write_token(request: Request) -> None:
@@ -324,11 +337,19 @@ def require_write_token(request: Request) -> None:
         raise Unauthorized("a write needs the header 'Authorization: Bearer <write token>'")
 
 
+def update_response(result) -> JSONResponse:
+    """A SPARQL Update's outcome, always with a body: how many triples it inserted and deleted (an update that
+    matched nothing says so, instead of a bare success), and the warnings and infos it added."""
+    body = {"accepted": True, "inserted": result.inserted, "deleted": result.deleted,
+            "newFindings": [f.as_json() for f in result.new_findings]}
+    if not (result.inserted or result.deleted):
+        body["note"] = ("the update changed nothing: its patterns matched no triples, or it inserted only what "
+                        "was there already (an update's WHERE reads the graphs it names: use GRAPH ?g or USING)")
+    return JSONResponse(body)
+
+
 def write_response(result) -> Response:
     """204 when a write added nothing to report; 200 with the warnings and infos it added otherwise."""
     if not result.new_findings:
         return Response(status_code=204)
-    from fastapi.responses import JSONResponse
-
-    body = result.as_json()
-    return JSONResponse({"accepted": True, "newFindings": body["newFindings"]}, status_code=200)
+    return JSONResponse({"accepted": True, "newFindings": [f.as_json() for f in result.new_findings]})

@@ -25,9 +25,10 @@ from ekb.api.protocol import (
     prefers_html,
     public_url,
     read_text,
+    request_base,
     require_write_token,
     result_formats,
-    write_response,
+    update_response,
 )
 from ekb.errors import InputError
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, SOLUTION_FORMATS, negotiate
@@ -59,7 +60,8 @@ async def _run_query(request: Request, query: str, fields: list[tuple[str, str]]
     # SPARQLWrapper repeats `format` (and `output`); the first one wins, as Fuseki does.
     override = next((v for k, v in fields if k in ("format", "output")), None)
     formats = result_formats(request, override)
-    return await answer_query(request, lambda s, g: kb.sparql(query, s, g, default_graphs, named_graphs), formats)
+    base = request_base(request)
+    return await answer_query(request, lambda s, g: kb.sparql(query, s, g, default_graphs, named_graphs, base), formats)
 
 
 async def _run_update(request: Request, update: str, fields: list[tuple[str, str]]) -> Response:
@@ -67,8 +69,8 @@ async def _run_update(request: Request, update: str, fields: list[tuple[str, str
     if any(k in ("using-graph-uri", "using-named-graph-uri") for k, _ in fields):
         raise InputError("using-graph-uri and using-named-graph-uri are not supported: use USING in the update")
     with engine_errors():
-        result = await run_in_threadpool(kb_of(request).update, update)
-    return write_response(result)
+        result = await run_in_threadpool(kb_of(request).update, update, request_base(request))
+    return update_response(result)
 
 
 @router.get("/sparql", summary="SPARQL query (GET), or the service description when no query is given")
@@ -119,7 +121,7 @@ async def service_description(request: Request) -> Response:
     syntax = {"turtle": "turtle", "ntriples": "nt", "rdfxml": "xml", "jsonld": "json-ld", "n3": "n3"}[fmt.name]
 
     def build() -> str:  # a store read and an rdflib serialisation: both in a worker thread
-        return describe_service(endpoint, kb.store.graphs(), bool(kb.settings.allowed_service_hosts)).serialize(format=syntax)
+        return describe_service(endpoint, kb.graphs(), bool(kb.settings.allowed_service_hosts)).serialize(format=syntax)
 
     return Response(await in_thread(build), media_type=fmt.media_type, headers={"Vary": "Accept"})
 
@@ -153,6 +155,7 @@ def describe_service(endpoint: str, graphs: list[str], federation: bool = False)
 EXAMPLE = """PREFIX ekb: <https://kb.quantum-energy.example/def/core/>
 PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
+PREFIX xsd: <http://www.w3.org/2001/XMLSchema#>
 
 SELECT ?number ?capability WHERE {
   ?c a ekb:L1Capability ; skos:notation ?number ; rdfs:label ?capability .
