@@ -129,3 +129,26 @@ def test_over_http_from_is_honoured(server):
     query = COUNT.format(dataset=f"FROM <{SHAPES_GRAPH}>")
     answer = httpx.get(server.url + "/sparql", params={"query": query}, timeout=TIMEOUT).json()
     assert int(answer["results"]["bindings"][0]["n"]["value"]) == server.kb.store.count(SHAPES_GRAPH)
+
+
+def test_over_http_the_protocols_using_graphs_are_the_updates_dataset(server):
+    url, auth = server.url + "/sparql", {"Authorization": f"Bearer {TOKEN}"}
+    source, target = DATA_GRAPH_PREFIX + "using-source", DATA_GRAPH_PREFIX + "using-target"
+    seeded = httpx.post(url, data={"update": f"INSERT DATA {{ GRAPH <{source}> {{ <urn:x:doc> a <urn:x:Doc> }} }}"},
+                        headers=auth, timeout=TIMEOUT)
+    assert seeded.status_code == 200
+    copy = f"INSERT {{ GRAPH <{target}> {{ ?s a <urn:x:Copied> }} }} WHERE {{ ?s a <urn:x:Doc> }}"
+    unscoped = httpx.post(url, data={"update": copy}, headers=auth, timeout=TIMEOUT).json()
+    assert unscoped["inserted"] == 0  # without a dataset, WHERE reads the empty default graph
+    scoped = httpx.post(url, params={"using-graph-uri": source}, content=copy,
+                        headers={**auth, "Content-Type": "application/sparql-update"}, timeout=TIMEOUT)
+    assert scoped.status_code == 200 and scoped.json()["inserted"] == 1, scoped.text
+    remove = "DELETE WHERE { ?s a <urn:x:Doc> }"  # the shorthand, given a dataset: deletes nothing from it
+    assert httpx.post(url, data={"update": remove, "using-graph-uri": source}, headers=auth,
+                      timeout=TIMEOUT).json()["deleted"] == 0
+    named = "DELETE { GRAPH ?g { ?s a <urn:x:Doc> } } WHERE { GRAPH ?g { ?s a <urn:x:Doc> } }"
+    deleted = httpx.post(url, data={"update": named, "using-named-graph-uri": source}, headers=auth, timeout=TIMEOUT)
+    assert deleted.json()["deleted"] == 1, deleted.text
+    both = httpx.post(url, data={"update": f"WITH <{source}> " + copy.replace("GRAPH", "").replace(f"<{target}>", ""),
+                                 "using-graph-uri": source}, headers=auth, timeout=TIMEOUT)
+    assert both.status_code == 400 and "one or the other" in both.json()["message"]

@@ -524,7 +524,13 @@ def test_health_during_2mb_upload(run: Run):
     spans = ", ".join(f"{(b - a) * 1000:.0f} ms" for a, b in windows)
     assert samples, f"no health sample overlapped the 2 MB upload ({spans})"
     worst = max(samples, key=lambda s: s.ms)
-    figures = f"{len(samples)} samples over the upload ({spans}), max {worst.ms:.1f} ms"
+    # The baseline is this run's own: /health outside the uploads, on the same (possibly busy) machine. A parse
+    # on the event loop would stall it for the whole parse (about a second for 2 MB), far past either bound.
+    others = sorted(s.ms for s in _counted(run, run.poller.samples()) if s not in samples)
+    baseline = others[int(len(others) * 0.99)] if others else 0.0
+    limit = max(UPLOAD_MAX_MS, 3 * baseline)
+    figures = (f"{len(samples)} samples over the upload ({spans}), max {worst.ms:.1f} ms; "
+               f"p99 outside it {baseline:.1f} ms")
     print("health during 2 MB upload:", figures)
     run.figures["health during 2 MB upload"] = figures
-    assert worst.ms < UPLOAD_MAX_MS and all(s.ok for s in samples), f"/health during the 2 MB upload: {figures}"
+    assert worst.ms < limit and all(s.ok for s in samples), f"/health during the 2 MB upload: {figures}"

@@ -25,6 +25,7 @@ ONTOLOGY_GRAPH = GRAPH + "ontology"
 SHAPES_GRAPH = GRAPH + "shapes"
 INFERRED_GRAPH = GRAPH + "inferred"
 DATA_GRAPH_PREFIX = GRAPH + "data/"
+DEFAULT_DATA_GRAPH = DATA_GRAPH_PREFIX + "default"  # the Graph Store Protocol's `?default` graph
 HISTORY_GRAPH = GRAPH + "governance-history"
 STAGING_PREFIX = GRAPH + "staging/"  # a load's or a write's temporary graphs
 LOAD_MANIFEST_GRAPH = GRAPH + "load-manifest"  # which data graphs the last `ekb load` wrote from files

@@ -7,7 +7,7 @@ import os
 import shutil
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -26,6 +26,7 @@ from ekb.history import history, record_run
 from ekb.library import QueryLibrary
 from ekb.query_workers import DEFAULT_GRAPH, Limits, QueryWorkers, protected_changes
 from ekb.reasoning import reasoner_named
+from ekb.sparql_lexer import with_update_dataset
 from ekb.store import Answer, EmbeddedStore, Store, open_store
 from ekb.validation import ShaclEngine, validate_store
 
@@ -199,14 +200,19 @@ class KnowledgeBase:
             return self.workers.query(text, solution_format, graph_format, **options)
         return self.store.query(text, solution_format=solution_format, graph_format=graph_format, **options)
 
-    def update(self, text: str, base_iri: str | None = None) -> GateResult:
+    def update(self, text: str, base_iri: str | None = None, using: Sequence[str] = (),
+               using_named: Sequence[str] = ()) -> GateResult:
         """A SPARQL Update through the governance gate, after a trial run that bounds its time and proves it
-        leaves the ontology, shapes and other load-managed graphs alone."""
+        leaves the ontology, shapes and other load-managed graphs alone. `using`/`using_named` are the
+        protocol's using-graph-uri / using-named-graph-uri."""
+        text = _with_dataset(text, using, using_named)
         self.try_update(text, base_iri)
         return self._write(lambda store: store.update(text, base_iri))
 
-    def dry_run_update(self, text: str, base_iri: str | None = None) -> GateResult:
+    def dry_run_update(self, text: str, base_iri: str | None = None, using: Sequence[str] = (),
+                       using_named: Sequence[str] = ()) -> GateResult:
         """What the store plus this update would violate; nothing is stored."""
+        text = _with_dataset(text, using, using_named)
         self.try_update(text, base_iri)
         return self._dry_run(lambda store: store.update(text, base_iri))
 
@@ -361,6 +367,13 @@ class KnowledgeBase:
         if self.workers:
             self.workers.close()
         self.store.close()
+
+
+def _with_dataset(text: str, using: Sequence[str], using_named: Sequence[str]) -> str:
+    try:
+        return with_update_dataset(text, list(using), list(using_named))
+    except ValueError as err:
+        raise InputError(str(err)) from None
 
 
 def _trial_in_process(store: EmbeddedStore, text: str, protected: list[str], prefixes: list[str],

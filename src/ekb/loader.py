@@ -105,15 +105,16 @@ def parse_file(path: Path, label: str | None = None) -> list[ox.Triple]:
         raise RdfSyntaxError(label, str(err)) from None
 
 
-def parse_bytes(data: bytes, media_type: str, source: str) -> list[ox.Triple]:
-    """Parse an uploaded document of a known media type. The input limits of its syntax (nesting, XML entities)
-    are checked first: the engine's parsers must never see a document built to crash or exhaust them."""
+def parse_bytes(data: bytes, media_type: str, source: str, base_iri: str = BASE_IRI) -> list[ox.Triple]:
+    """Parse an uploaded document of a known media type, its relative IRIs against `base_iri`. The input
+    limits of its syntax (nesting, XML entities) are checked first: the engine's parsers must never see a
+    document built to crash or exhaust them."""
     fmt = by_name(media_type, GRAPH_FORMATS) or by_name(media_type, DATASET_FORMATS)
     if fmt is None:
         raise InputError(f"unsupported RDF media type: {media_type}")
     check_rdf_limits(data, fmt.engine, source)
     try:
-        return [q.triple for q in ox.parse(data, format=fmt.engine, base_iri=BASE_IRI)]
+        return [q.triple for q in ox.parse(data, format=fmt.engine, base_iri=base_iri)]
     except SyntaxError as err:
         raise RdfSyntaxError(source, clean_parser_message(err.msg), err.lineno, err.offset) from None
 

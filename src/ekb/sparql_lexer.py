@@ -366,3 +366,40 @@ def names_dataset(text: str) -> bool:
         return False
     return any(kind == NAME and depth == 0 and text[start:end].lower() == "from"
                for kind, start, end, depth in read(text).tokens)
+
+
+def with_update_dataset(text: str, using: list[str], using_named: list[str]) -> str:
+    """An update with the protocol's `using-graph-uri` / `using-named-graph-uri` (SPARQL 1.1 Protocol §2.2.3)
+    written into it as USING / USING NAMED clauses before the WHERE of every operation that has one; a
+    `DELETE WHERE { P }` becomes `DELETE { P } USING ... WHERE { P }`, its meaning. An update that names its own
+    dataset (USING, USING NAMED or WITH) may not be given one by the protocol as well. Raises ValueError."""
+    if not (using or using_named):
+        return text
+    reading = read(text)
+    if reading.stopped_at is not None:
+        return text  # it does not parse: the engine refuses it with its own message
+    tokens = reading.tokens
+
+    def word(token: tuple[str, int, int, int]) -> str:
+        return text[token[1]:token[2]].lower() if token[0] == NAME else ""
+
+    if any(token[3] == 0 and word(token) in ("using", "with") for token in tokens):
+        raise ValueError("the update names its own dataset (USING or WITH) and the request gives "
+                         "using-graph-uri or using-named-graph-uri as well: give one or the other")
+    clause = " ".join([f"USING <{iri}>" for iri in using] + [f"USING NAMED <{iri}>" for iri in using_named])
+    edits: list[tuple[int, int, str]] = []
+    for i, token in enumerate(tokens):
+        if token[3] != 0 or word(token) != "where":
+            continue
+        if i > 0 and word(tokens[i - 1]) == "delete" and i + 1 < len(tokens):
+            opening = tokens[i + 1]
+            closing = next((t for t in tokens[i + 2:] if t[3] == 1 and text[t[1]:t[2]] == "}"), None)
+            if closing is None:
+                return text
+            pattern = text[opening[1]:closing[2]]
+            edits.append((token[1], token[2], f"{pattern} {clause} WHERE"))
+        else:
+            edits.append((token[1], token[1], f"{clause} "))
+    for start, end, replacement in reversed(edits):
+        text = text[:start] + replacement + text[end:]
+    return text

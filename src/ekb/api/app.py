@@ -9,6 +9,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ekb import __version__
 from ekb.api import governance, graph_store, linked_data, queries, sparql
@@ -16,6 +17,28 @@ from ekb.errors import EkbError
 from ekb.kb import KnowledgeBase
 
 log = logging.getLogger("ekb.api")
+
+
+class HeadAsGet:
+    """HEAD wherever GET is served (RFC 9110 §9.3.2): routed as GET, answered with GET's status and headers
+    (Content-Length included) and no body."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                if message.get("more_body", False):
+                    return
+                message = {"type": "http.response.body", "body": b"", "more_body": False}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
 def create_app(kb: KnowledgeBase) -> FastAPI:
@@ -28,6 +51,7 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
         redirect_slashes=False,
     )
     app.state.kb = kb
+    app.add_middleware(HeadAsGet)
     if kb.settings.cors:  # browser tools on other origins (YASGUI, notebooks); writes still need the token
         app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "PUT", "DELETE"],
                            allow_headers=["*"], expose_headers=["ETag", "Link", "Last-Modified"])

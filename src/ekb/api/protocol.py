@@ -19,7 +19,7 @@ from python_multipart.multipart import Field, File, FormParser, parse_options_he
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import URL
 
-from ekb.config import PROTECTED_GRAPHS, STAGING_PREFIX
+from ekb.config import BASE_IRI, PROTECTED_GRAPHS, STAGING_PREFIX
 from ekb.errors import Forbidden, InputError, LimitExceeded, QuerySyntaxError, QueryTimeout, RequestTimeout, Unauthorized
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, SOLUTION_FORMATS, Format, best_match, by_name, negotiate
 from ekb.kb import KnowledgeBase
@@ -106,12 +106,15 @@ class Part:
     name: str
     data: bytes
     content_type: str | None = None
+    filename: str | None = None
 
 
-def parse_multipart(body: bytes, content_type: str, allowed: Collection[str], small: Collection[str] = ()) -> dict[str, Part]:
+def parse_multipart(body: bytes, content_type: str, allowed: Collection[str] | None,
+                    small: Collection[str] = ()) -> dict[str, Part]:
     """The parts of a multipart/form-data body already read under the size limit (python-multipart, in
-    memory). Only the `allowed` names are accepted, each once and at most MAX_PARTS parts; the `small` ones
-    are options, not documents, and may not exceed MAX_SMALL_FIELD bytes. Blocking: call it in a thread."""
+    memory). Only the `allowed` names are accepted (None: any name), each once and at most MAX_PARTS parts; the
+    `small` ones are options, not documents, and may not exceed MAX_SMALL_FIELD bytes. Blocking: call it in a
+    thread."""
     _, options = parse_options_header(content_type)
     boundary = options.get(b"boundary")
     if not boundary:
@@ -123,9 +126,10 @@ def parse_multipart(body: bytes, content_type: str, allowed: Collection[str], sm
         nonlocal count
         count += 1
         if count > MAX_PARTS:
-            raise InputError(f"the form has more than {MAX_PARTS} parts; it takes {', '.join(allowed)}")
+            raise InputError(f"the form has more than {MAX_PARTS} parts"
+                             + (f"; it takes {', '.join(allowed)}" if allowed is not None else ""))
         name = (part.field_name or b"").decode("utf-8", "replace")
-        if name not in allowed:
+        if allowed is not None and name not in allowed:
             raise InputError(f"unknown form part {name!r}; the form takes {', '.join(allowed)}")
         if name in parts:
             raise InputError(f"the form has more than one {name!r} part")
@@ -136,7 +140,8 @@ def parse_multipart(body: bytes, content_type: str, allowed: Collection[str], sm
             data = part.value or b""
         if name in small and len(data) > MAX_SMALL_FIELD:
             raise InputError(f"the form part {name!r} is longer than {MAX_SMALL_FIELD} bytes")
-        parts[name] = Part(name, data, part.content_type)
+        filename = part.file_name.decode("utf-8", "replace") if isinstance(part, File) and part.file_name else None
+        parts[name] = Part(name, data, part.content_type, filename)
 
     # Files stay in memory (the body is already bounded): no temporary files on the server's disk.
     config = {"MAX_BODY_SIZE": len(body), "MAX_MEMORY_FILE_SIZE": len(body) + 1}
@@ -190,9 +195,10 @@ async def parse_in_thread(function: Callable[..., T], *args, source: str = "the 
     return await run_in_threadpool(run)
 
 
-async def parse_rdf(data: bytes, media_type: str, source: str = "the request body") -> list[ox.Triple]:
+async def parse_rdf(data: bytes, media_type: str, source: str = "the request body",
+                    base_iri: str = BASE_IRI) -> list[ox.Triple]:
     """An uploaded RDF document of a known media type as triples, parsed in a worker thread."""
-    return await parse_in_thread(parse_bytes, data, media_type, source, source=source)
+    return await parse_in_thread(parse_bytes, data, media_type, source, base_iri, source=source)
 
 
 # --- input checks ------------------------------------------------------------------------------------------

@@ -66,10 +66,10 @@ async def _run_query(request: Request, query: str, fields: list[tuple[str, str]]
 
 async def _run_update(request: Request, update: str, fields: list[tuple[str, str]]) -> Response:
     require_write_token(request)
-    if any(k in ("using-graph-uri", "using-named-graph-uri") for k, _ in fields):
-        raise InputError("using-graph-uri and using-named-graph-uri are not supported: use USING in the update")
+    using = [parse_iri(v, k) for k, v in fields if k == "using-graph-uri"]
+    using_named = [parse_iri(v, k) for k, v in fields if k == "using-named-graph-uri"]
     with engine_errors():
-        result = await run_in_threadpool(kb_of(request).update, update, request_base(request))
+        result = await run_in_threadpool(kb_of(request).update, update, request_base(request), using, using_named)
     return update_response(result)
 
 
@@ -94,7 +94,7 @@ async def sparql_post(request: Request) -> Response:
         if (query is None) == (update is None):
             raise InputError("a form POST needs exactly one of 'query' or 'update'")
         if update is not None:
-            return await _run_update(request, update, fields)
+            return await _run_update(request, update, fields + url_fields)
         return await _run_query(request, query, fields + url_fields)
     if media_type in ("application/sparql-query", "application/sparql-update"):
         if media_type == "application/sparql-update":
