@@ -9,7 +9,11 @@ import json
 from collections import defaultdict
 from html import escape
 
+import pyoxigraph as ox
+
+from ekb.config import PREFIXES
 from ekb.findings import SEVERITIES, Finding, Report
+from ekb.terms import triple_to_ox
 
 FORMATS = ("text", "html", "json", "turtle", "csv")
 MEDIA_TYPES = {"json": "application/json", "html": "text/html", "turtle": "text/turtle", "csv": "text/csv",
@@ -22,10 +26,20 @@ def render(report: Report, fmt: str, group_by: str = "rule") -> str:
     if fmt == "json":
         return json.dumps(report.as_json(), indent=2, ensure_ascii=False)
     if fmt == "turtle":
-        return report.report_graph.serialize(format="turtle")
+        return turtle(report)
     if fmt == "csv":
         return as_csv(report)
     return text(report)
+
+
+def turtle(report: Report) -> str:
+    """The engine's sh:ValidationReport in Turtle, written by the engine's serialiser: rdflib writes an ill-typed
+    literal such as "none"^^xsd:boolean as a bare word, which no parser reads back."""
+    triples = [t for t in (triple_to_ox(*spo) for spo in report.report_graph) if t is not None]
+    return ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=REPORT_PREFIXES).decode("utf-8")
+
+
+REPORT_PREFIXES = {p: PREFIXES[p] for p in ("sh", "rdf", "rdfs", "xsd", "owl")}
 
 
 def text(report: Report) -> str:

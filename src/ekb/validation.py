@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import Protocol
 
@@ -21,23 +23,32 @@ import pyshacl
 import pyshacl_turbo
 import rdflib
 
-from ekb.config import ID, SHAPES_GRAPH, is_data_graph
-from ekb.errors import InputError
+from ekb.config import ID, SH, SHAPES_GRAPH, is_data_graph
+from ekb.errors import EkbError, InputError
 from ekb.findings import Report
 from ekb.interpretation import interpret
-from ekb.store import EmbeddedStore, Store
+from ekb.store import EmbeddedStore, Store, clean_parser_message
 
 
 class ShaclEngine(Protocol):
     name: str
 
-    def validate(self, data_nt: bytes, shapes_nt: bytes, focus_nodes: list[str] | None = None) -> rdflib.Graph:
-        """The sh:ValidationReport graph of `data_nt` against `shapes_nt`."""
+    def validate(self, data_nt: bytes, shapes_nt: bytes, focus_nodes: list[str] | None = None,
+                 faithful: bool = False) -> rdflib.Graph:
+        """The sh:ValidationReport graph of `data_nt` against `shapes_nt`. `faithful`: every literal keeps its
+        lexical form and datatype as written (files), where the store's own data may be read normalised."""
 
 
-def _graph(nt: bytes) -> rdflib.Graph:
+def _graph(nt: bytes, faithful: bool = False) -> rdflib.Graph:
+    """N-Triples as an rdflib graph; `faithful` keeps every literal's lexical form as written (rdflib otherwise
+    rewrites "2011-01-01"^^xsd:dateTime as "2011-01-01T00:00:00"). rdflib has only a process-wide switch for
+    that: faithful parses happen in `ekb validate FILES`, a command of its own, never in the server."""
     graph = rdflib.Graph()
-    graph.parse(data=nt, format="nt")
+    normalize, rdflib.NORMALIZE_LITERALS = rdflib.NORMALIZE_LITERALS, not faithful
+    try:
+        graph.parse(data=nt, format="nt")
+    finally:
+        rdflib.NORMALIZE_LITERALS = normalize
     return graph
 
 
@@ -51,24 +62,78 @@ class TurboEngine:
 
     name = "pyshacl-turbo"
 
-    def validate(self, data_nt, shapes_nt, focus_nodes=None):
+    def validate(self, data_nt, shapes_nt, focus_nodes=None, faithful=False):
         options = {"focus_nodes": [rdflib.URIRef(n) for n in focus_nodes]} if focus_nodes else {}
-        data = ox.Store()
-        data.load(data_nt, format=ox.RdfFormat.N_TRIPLES)
-        _, report, _ = compiled(shapes_nt).validate(data, **options)
+        if faithful:  # an rdflib graph keeps "7"^^xsd:int as written; a pyoxigraph store would read it as integer
+            data = _typed_strings(_graph(data_nt, faithful=True))
+        else:
+            data = ox.Store()
+            data.load(data_nt, format=ox.RdfFormat.N_TRIPLES)
+        with engine_failures(self.name):
+            _, report, _ = compiled(shapes_nt, faithful).validate(data, **options)
         if not isinstance(report, rdflib.Graph):
             raise InputError(f"the shapes cannot be used: {report}")
         return report
 
 
+@contextmanager
+def engine_failures(engine: str) -> Iterator[None]:
+    """An engine that fails on the shapes (a SPARQL constraint it cannot parse or run, a feature it lacks) says
+    so in one line: the shapes are the user's input, and a traceback tells a council member nothing."""
+    try:
+        yield
+    except EkbError:
+        raise
+    except Exception as err:  # noqa: BLE001 - each engine raises its own kinds; all mean "these shapes"
+        reason = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
+        raise InputError(f"the shapes cannot be used by {engine}: {reason}") from None
+
+
+SPARQL_TEXT = (SH + "select", SH + "ask", SH + "construct")
+
+
 @lru_cache(maxsize=8)
-def compiled(shapes_nt: bytes):
-    graph = rdflib.Graph()
-    for s, p, o in _graph(shapes_nt):
+def check_sparql_constraints(shapes_nt: bytes) -> None:
+    """Every SPARQL text in the shapes parses, with the prefixes its shape declares (sh:prefixes / sh:declare);
+    else one line naming the shape and the parser's reason. Run before an engine, which would fail on it with a
+    long traceback, or not at all."""
+    if b"shacl#select" not in shapes_nt and b"shacl#ask" not in shapes_nt and b"shacl#construct" not in shapes_nt:
+        return
+    graph = _graph(shapes_nt)
+    sh = rdflib.Namespace(SH)
+    for predicate in SPARQL_TEXT:
+        for holder, text in graph.subject_objects(rdflib.URIRef(predicate)):
+            prologue = "".join(f"PREFIX {prefix}: <{namespace}>\n"
+                               for declarations in graph.objects(holder, sh.prefixes)
+                               for declarer in graph.transitive_objects(declarations, rdflib.OWL.imports)
+                               for declaration in graph.objects(declarer, sh.declare)
+                               for prefix in graph.objects(declaration, sh.prefix)
+                               for namespace in graph.objects(declaration, sh.namespace))
+            query = prologue + str(text).replace("$PATH", "<urn:ekb:path>")
+            try:
+                ox.Store().query(query)
+            except SyntaxError as err:
+                shape = next(graph.subjects(sh.sparql, holder), holder)
+                name = predicate.rsplit("#", 1)[-1]
+                reason = clean_parser_message(err.msg).split(", [", 1)[0]  # not the grammar's character classes
+                raise InputError(f"shape {shape}: its sh:{name} query does not parse: {reason}") from None
+            except (OSError, ValueError, RuntimeError):
+                pass  # it parses: evaluating it on an empty store is not this check's business
+
+
+@lru_cache(maxsize=8)
+def compiled(shapes_nt: bytes, faithful: bool = False):
+    return pyshacl_turbo.compile_shapes(_typed_strings(_graph(shapes_nt, faithful)), advanced=True)
+
+
+def _typed_strings(graph: rdflib.Graph) -> rdflib.Graph:
+    """The graph with its plain literals typed xsd:string, as pyshacl-turbo compares them (see TurboEngine)."""
+    typed = rdflib.Graph()
+    for s, p, o in graph:
         if isinstance(o, rdflib.Literal) and o.datatype is None and o.language is None:
             o = rdflib.Literal(str(o), datatype=rdflib.XSD.string)
-        graph.add((s, p, o))
-    return pyshacl_turbo.compile_shapes(graph, advanced=True)
+        typed.add((s, p, o))
+    return typed
 
 
 class PyshaclEngine:
@@ -76,9 +141,11 @@ class PyshaclEngine:
 
     name = "pyshacl"
 
-    def validate(self, data_nt, shapes_nt, focus_nodes=None):
+    def validate(self, data_nt, shapes_nt, focus_nodes=None, faithful=False):
         options = {"focus_nodes": [rdflib.URIRef(n) for n in focus_nodes]} if focus_nodes else {}
-        _, report, text = pyshacl.validate(_graph(data_nt), shacl_graph=_graph(shapes_nt), advanced=True, **options)
+        with engine_failures(self.name):
+            _, report, text = pyshacl.validate(_graph(data_nt, faithful), shacl_graph=_graph(shapes_nt, faithful),
+                                               advanced=True, **options)
         if not isinstance(report, rdflib.Graph):
             raise InputError(f"the shapes cannot be used: {text}")
         return report
@@ -104,20 +171,29 @@ def split_store(store: Store) -> tuple[bytes, bytes]:
 
 def validate_store(store: Store, engine: ShaclEngine | None = None, focus_nodes: list[str] | None = None,
                    context_store: Store | None = None, shapes_nt: bytes | None = None, enrich: bool = True) -> Report:
-    engine = engine or TurboEngine()
-    started = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    clock = time.perf_counter()
+    """The knowledge base's report: its data graphs and ontology against its shapes (or `shapes_nt`)."""
     data_nt, own_shapes = split_store(store)
-    shapes_nt = own_shapes if shapes_nt is None else shapes_nt
-    report_graph = engine.validate(data_nt, shapes_nt, focus_nodes)
-    findings, rules = interpret(report_graph, shapes_nt, context_store or store, enrich)
-    return Report(findings, rules, engine.name, started.isoformat().replace("+00:00", "Z"),
-                  time.perf_counter() - clock, data_nt.count(b"\n"), report_graph)
+    return _run(engine or TurboEngine(), data_nt, own_shapes if shapes_nt is None else shapes_nt, focus_nodes,
+                context_store or store, enrich)
 
 
 def validate_files(data: list[ox.Triple], shapes: list[ox.Triple], engine: ShaclEngine | None = None) -> Report:
-    """Validate any data files against any shapes files (the CLI's `ekb validate FILES --shapes FILES`)."""
-    staging = EmbeddedStore()
-    staging.replace_graphs({ID + "validate/data": ox.serialize(data, format=ox.RdfFormat.N_TRIPLES),
-                            SHAPES_GRAPH: ox.serialize(shapes, format=ox.RdfFormat.N_TRIPLES)})
-    return validate_store(staging, engine)
+    """Validate any data files against any shapes files as written (the CLI's `ekb validate FILES --shapes
+    FILES`): every literal keeps its lexical form and datatype, so "7"^^xsd:int is an xsd:int. A scratch store
+    serves only the labels the findings show."""
+    data_nt = ox.serialize(data, format=ox.RdfFormat.N_TRIPLES)
+    shapes_nt = ox.serialize(shapes, format=ox.RdfFormat.N_TRIPLES)
+    context = EmbeddedStore()
+    context.replace_graphs({ID + "validate/data": data_nt, SHAPES_GRAPH: shapes_nt})
+    return _run(engine or TurboEngine(), data_nt, shapes_nt, None, context, True, faithful=True)
+
+
+def _run(engine: ShaclEngine, data_nt: bytes, shapes_nt: bytes, focus_nodes: list[str] | None, context: Store,
+         enrich: bool, faithful: bool = False) -> Report:
+    started = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    clock = time.perf_counter()
+    check_sparql_constraints(shapes_nt)
+    report_graph = engine.validate(data_nt, shapes_nt, focus_nodes, faithful=faithful)
+    findings, rules = interpret(report_graph, shapes_nt, context, enrich)
+    return Report(findings, rules, engine.name, started.isoformat().replace("+00:00", "Z"),
+                  time.perf_counter() - clock, data_nt.count(b"\n"), report_graph)
