@@ -153,11 +153,9 @@ def _fingerprint(store, graph: str) -> str:
     """Order-free digest of a graph (blank nodes keep their labels within one store)."""
     import pyoxigraph as ox
 
-    if graph == DEFAULT_GRAPH:
-        quads = store.engine.quads_for_pattern(None, None, None, ox.DefaultGraph())
-        lines = ox.serialize([q.triple for q in quads], format=ox.RdfFormat.N_TRIPLES).splitlines()
-    else:
-        lines = store.graph_ntriples(graph).splitlines()
+    name = ox.DefaultGraph() if graph == DEFAULT_GRAPH else ox.NamedNode(graph)
+    quads = store.engine.quads_for_pattern(None, None, None, name)  # read by the engine, no query to plan
+    lines = ox.serialize([q.triple for q in quads], format=ox.RdfFormat.N_TRIPLES).splitlines()
     return hashlib.sha256(b"\n".join(sorted(lines))).hexdigest()
 
 
