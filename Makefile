@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test bench clean
+.PHONY: serve test bench mutate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,5 +26,14 @@ bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python -m bench.run $(if $(SCALES),--scales $(SCALES))
 
+## Mutation testing (mutmut) of authentication, the gate and findings, parameter binding, graph names and limits:
+## see [tool.mutmut] in pyproject.toml and "Mutation testing" in the README. MUTANTS='ekb.findings*' for one module.
+MUTANTS ?= 'ekb.api.protocol.x_require_write_token*' 'ekb.api.protocol.x_parse_iri*' 'ekb.api.protocol.x_parse_int*' 'ekb.findings*' 'ekb.config*' \
+	'ekb.library*' 'ekb.limits*' 'ekb.gate*'
+mutate: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test,dev]'
+	$(BIN)/mutmut run $(MUTANTS)
+	$(BIN)/mutmut results
+
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info
+	rm -rf $(VENV) build dist src/*.egg-info mutants

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -40,13 +41,16 @@ def oxigraph_binary() -> str:
 class OxigraphServer:
     """A real Oxigraph server on 127.0.0.1, stopped by its process id."""
 
-    def __init__(self, workdir: Path):
+    running: set[int] = set()  # the process ids of those running: not ekb's processes, when a test watches CPU
+
+    def __init__(self, workdir: Path, timeout_s: float = 30):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
             [oxigraph_binary(), "serve", "--location", str(workdir), "--bind", f"127.0.0.1:{self.port}",
-             "--union-default-graph", "--timeout-s", "30"],
+             "--union-default-graph", "--timeout-s", f"{timeout_s:g}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.running.add(self.process.pid)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
@@ -62,7 +66,8 @@ class OxigraphServer:
         return self.url + "/query"
 
     def clear(self) -> None:
-        httpx.post(self.url + "/update", content=b"CLEAR ALL", headers={"Content-Type": "application/sparql-update"})
+        httpx.post(self.url + "/update", content=b"CLEAR ALL", headers={"Content-Type": "application/sparql-update"},
+                   timeout=60)
 
     def stop(self) -> None:
         os.kill(self.process.pid, signal.SIGTERM)
@@ -70,6 +75,47 @@ class OxigraphServer:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self.running.discard(self.process.pid)
+
+
+class EkbServe:
+    """A real `ekb serve` process on 127.0.0.1 and a free port (stopped by its process id), as an operator runs it:
+    `args` are its options (a store, a remote endpoint, limits); the write token comes from the environment."""
+
+    def __init__(self, *args: str, write_token: str | None = None, start_timeout_s: float = 120):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.kb = None  # the knowledge base lives in the other process
+        env = {k: v for k, v in os.environ.items() if k != "EKB_WRITE_TOKEN"}
+        if write_token:
+            env["EKB_WRITE_TOKEN"] = write_token
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - its stderr, read after it stops (a pipe could fill)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "ekb.cli", "serve", "--root", str(ROOT), "--port", str(self.port), *args],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log)
+        deadline = time.monotonic() + start_timeout_s
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"ekb serve did not start: {self.stderr()}")
+
+    def stderr(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode("utf-8", "replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.kill(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
 
 
 class ApiServer:
@@ -140,25 +186,26 @@ def api(request, tmp_path_factory, oxigraph_server):
     running.stop()
 
 
-def child_processes() -> list[int]:
-    """The process ids whose parent is this process (the query workers, among others)."""
+def child_processes(parent: int | None = None) -> list[int]:
+    """The process ids whose parent is `parent` (by default this process: the query workers, among others)."""
+    parent = os.getpid() if parent is None else parent
     found = []
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/stat") as stat:
-                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == os.getpid():
+                    if int(stat.read().rsplit(")", 1)[1].split()[1]) == parent:
                         found.append(int(entry))
             except OSError:
                 continue
     return found
 
 
-def child_cpu_seconds() -> dict[int, float]:
-    """CPU seconds used so far by each child process."""
+def cpu_seconds(pids) -> dict[int, float]:
+    """CPU seconds used so far by each of these processes (those still running)."""
     ticks = os.sysconf("SC_CLK_TCK")
     times = {}
-    for pid in child_processes():
+    for pid in pids:
         try:
             with open(f"/proc/{pid}/stat") as stat:
                 fields = stat.read().rsplit(")", 1)[1].split()
@@ -166,6 +213,11 @@ def child_cpu_seconds() -> dict[int, float]:
             continue
         times[pid] = (int(fields[11]) + int(fields[12])) / ticks
     return times
+
+
+def child_cpu_seconds(parent: int | None = None) -> dict[int, float]:
+    """CPU seconds used so far by each child process of `parent` (by default this process)."""
+    return cpu_seconds(child_processes(parent))
 
 
 @pytest.fixture

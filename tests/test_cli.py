@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,11 +17,17 @@ def ekb(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
+COMMANDS = ("serve", "load", "query", "export", "stats", "validate", "import")
+
+
 def test_help_lists_every_command():
     result = ekb("--help")
     assert result.returncode == 0
-    for command in ("serve", "load", "query", "export", "stats"):
-        assert f"    {command}" in result.stdout
+    listed = re.findall(r"^    (\w+)\s", result.stdout, re.MULTILINE)
+    assert sorted(listed) == sorted(COMMANDS), "every command the README lists, and no other"
+    for command in COMMANDS:
+        own = ekb(command, "--help")
+        assert own.returncode == 0 and own.stdout.startswith(f"usage: ekb {command}"), command
 
 
 def test_load_then_stats_on_disk_is_idempotent(tmp_path):

@@ -24,6 +24,7 @@ from ekb.config import HISTORY_GRAPH, INFERRED_GRAPH, ONTOLOGY_GRAPH, PROTECTED_
 from ekb.errors import Busy, InputError, LimitExceeded
 from ekb.kb import KnowledgeBase
 from ekb.store import EmbeddedStore
+from tests import web
 from tests.conftest import ROOT, ApiServer, free_port
 
 TOKEN = "edge-token"
@@ -70,45 +71,45 @@ def paginated_query(kb: KnowledgeBase):
 
 @pytest.mark.parametrize("path", ["/id/a%20b", "/id/%3C", "/id/{", "/def/a%20b", "/def/core/%3E"])
 def test_a_path_that_names_no_iri_is_400(server, path):
-    body = assert_client_error(httpx.get(server.url + path))
+    body = assert_client_error(web.get(server.url + path))
     assert "not a valid IRI" in body["message"]
 
 
 @pytest.mark.parametrize("name", ["default-graph-uri", "named-graph-uri"])
 def test_dataset_parameters_must_be_iris(server, name):
     params = {"query": "ASK {}", name: "a b"}
-    assert "not a valid IRI" in assert_client_error(httpx.get(server.url + "/sparql", params=params))["message"]
-    assert_client_error(httpx.post(server.url + "/sparql", data=params))
+    assert "not a valid IRI" in assert_client_error(web.get(server.url + "/sparql", params=params))["message"]
+    assert_client_error(web.post(server.url + "/sparql", data=params))
 
 
 def test_graph_parameters_must_be_iris(server):
     bad = {"graph": "<x"}
-    assert_client_error(httpx.put(server.url + "/store", params=bad, content=b"", headers={**AUTH, **TURTLE}))
-    assert_client_error(httpx.post(server.url + "/governance/validate", params=bad,
+    assert_client_error(web.put(server.url + "/store", params=bad, content=b"", headers={**AUTH, **TURTLE}))
+    assert_client_error(web.post(server.url + "/governance/validate", params=bad,
                                    content=b"<urn:a> <urn:b> <urn:c> .", headers=TURTLE))
-    assert_client_error(httpx.post(server.url + "/import", params=bad, content=b"{}",
+    assert_client_error(web.post(server.url + "/import", params=bad, content=b"{}",
                                    headers={**AUTH, "Content-Type": "application/ld+json"}))
 
 
 @pytest.mark.parametrize("params", [{"page": "²"}, {"size": "²"}, {"page": "0"}, {"size": "501"}, {"page": "9" * 40}])
 def test_collection_paging_needs_real_integers(server, params):
-    assert_client_error(httpx.get(server.url + "/collections/capabilities", params=params))
+    assert_client_error(web.get(server.url + "/collections/capabilities", params=params))
 
 
 @pytest.mark.parametrize("page", ["²", "x", "9" * 40])
 def test_query_paging_needs_real_integers(server, page):
     query = paginated_query(server.kb)
-    response = httpx.get(f"{server.url}/queries/{query.name}", params={**query.example, "page": page})
+    response = web.get(f"{server.url}/queries/{query.name}", params={**query.example, "page": page})
     assert "page must be an integer" in assert_client_error(response)["message"]
 
 
 def test_an_unknown_function_is_the_query_s_fault(server):
-    response = httpx.get(server.url + "/sparql", params={"query": "SELECT (<http://x/f>(1) AS ?x) {}"})
+    response = web.get(server.url + "/sparql", params={"query": "SELECT (<http://x/f>(1) AS ?x) {}"})
     assert "<http://x/f>" in assert_client_error(response)["message"]
     update = b"INSERT { <urn:a> <urn:b> ?x } WHERE { BIND(<http://x/f>(1) AS ?x) }"
-    assert_client_error(httpx.post(server.url + "/sparql", content=update,
+    assert_client_error(web.post(server.url + "/sparql", content=update,
                                    headers={**AUTH, "Content-Type": "application/sparql-update"}))
-    assert_client_error(httpx.post(server.url + "/governance/validate", content=update,
+    assert_client_error(web.post(server.url + "/governance/validate", content=update,
                                    headers={"Content-Type": "application/sparql-update"}))
 
 
@@ -121,7 +122,7 @@ def nested_jsonld(depth: int) -> bytes:
 
 @pytest.mark.parametrize("body", [b"[" * 50_000 + b"]" * 50_000, nested_jsonld(700)], ids=["json", "jsonld"])
 def test_deeply_nested_json_is_refused(server, body):
-    response = httpx.post(server.url + "/import", content=body, headers={**AUTH, "Content-Type": "application/ld+json"})
+    response = web.post(server.url + "/import", content=body, headers={**AUTH, "Content-Type": "application/ld+json"})
     assert "nested" in assert_client_error(response)["message"]
 
 
@@ -141,18 +142,18 @@ def test_what_a_parser_raises_on_a_document_is_the_document_s_fault():
 
 def test_a_value_python_refuses_is_the_document_s_fault(server):
     huge = b'{"@id": "urn:s", "http://example.org/p": ' + b"9" * 100_000 + b"}"
-    response = httpx.post(server.url + "/import", content=huge, headers={**AUTH, "Content-Type": "application/ld+json"})
+    response = web.post(server.url + "/import", content=huge, headers={**AUTH, "Content-Type": "application/ld+json"})
     assert "cannot be read" in assert_client_error(response)["message"]
 
 
 def test_an_update_is_authorised_before_its_body_is_read(server):
-    response = httpx.post(server.url + "/sparql", content=b'INSERT DATA { <urn:a> <urn:b> "\xff" }',
+    response = web.post(server.url + "/sparql", content=b'INSERT DATA { <urn:a> <urn:b> "\xff" }',
                           headers={"Authorization": "Bearer wrong", "Content-Type": "application/sparql-update"})
     assert_client_error(response, 401)
 
 
 def test_a_dry_run_update_must_be_utf8(server):
-    response = httpx.post(server.url + "/governance/validate", content=b"\xff\xfe INSERT DATA {}",
+    response = web.post(server.url + "/governance/validate", content=b"\xff\xfe INSERT DATA {}",
                           headers={"Content-Type": "application/sparql-update"})
     assert "not UTF-8" in assert_client_error(response)["message"]
 
@@ -160,15 +161,15 @@ def test_a_dry_run_update_must_be_utf8(server):
 def test_a_term_longer_than_the_parser_buffer_is_413(server):
     literal = b'<urn:a> <urn:b> "' + b"x" * (17 * 1024 * 1024) + b'" .'
     with changed(server.kb.settings, max_body_bytes=32 * 1024 * 1024):
-        response = httpx.post(server.url + "/governance/validate", content=literal, headers=TURTLE, timeout=60)
+        response = web.post(server.url + "/governance/validate", content=literal, headers=TURTLE, timeout=60)
     assert "too long for the parser" in assert_client_error(response, 413)["message"]
 
 
 def test_a_non_ascii_authorization_header_is_compared_as_bytes(server):
     headers = {"Authorization": "Bearer jeton-é".encode(), **TURTLE}
-    assert_client_error(httpx.post(server.url + "/store", params={"graph": "urn:g:auth"}, content=b"", headers=headers), 401)
+    assert_client_error(web.post(server.url + "/store", params={"graph": "urn:g:auth"}, content=b"", headers=headers), 401)
     with changed(server.kb.settings, write_token="jeton-é"):
-        accepted = httpx.delete(server.url + "/store", params={"graph": "urn:g:none"}, headers=headers)
+        accepted = web.delete(server.url + "/store", params={"graph": "urn:g:none"}, headers=headers)
     assert accepted.status_code == 404  # past the token check: the graph does not exist
 
 
@@ -195,28 +196,28 @@ def test_an_error_carries_its_headers_and_a_fault_is_a_clean_500(server):
 
 def test_a_multipart_body_is_under_the_same_cap(server):
     files = {"add": ("big.ttl", b"#" * (LIMIT + 1000), "text/turtle")}
-    response = httpx.post(server.url + "/governance/validate", files=files)
+    response = web.post(server.url + "/governance/validate", files=files)
     assert_client_error(response, 413)
     assert response.headers["connection"] == "close"
     request = httpx.Request("POST", server.url + "/governance/validate", files=files)
-    chunked = httpx.post(server.url + "/governance/validate", content=iter([request.read()]),  # no Content-Length
+    chunked = web.post(server.url + "/governance/validate", content=iter([request.read()]),  # no Content-Length
                          headers={"Content-Type": request.headers["content-type"]})
     assert_client_error(chunked, 413)
 
 
 def test_multipart_parts_are_limited(server):
     url = server.url + "/governance/validate"
-    ok = httpx.post(url, files={"add": ("a.ttl", b"<urn:a> <urn:b> <urn:c> .", "text/turtle")})
+    ok = web.post(url, files={"add": ("a.ttl", b"<urn:a> <urn:b> <urn:c> .", "text/turtle")})
     assert ok.status_code == 200 and ok.json()["accepted"] is True
-    assert "unknown form part" in assert_client_error(httpx.post(url, files={"zzz": ("z", b"")}))["message"]
+    assert "unknown form part" in assert_client_error(web.post(url, files={"zzz": ("z", b"")}))["message"]
     too_many = [("add", ("a.ttl", b"", "text/turtle"))] * (protocol.MAX_PARTS + 1)
-    assert_client_error(httpx.post(url, files=too_many))
-    long_format = httpx.post(url, data={"format": "x" * 2000}, files={"add": ("a.ttl", b"", "text/turtle")})
+    assert_client_error(web.post(url, files=too_many))
+    long_format = web.post(url, data={"format": "x" * 2000}, files={"add": ("a.ttl", b"", "text/turtle")})
     assert "longer than" in assert_client_error(long_format)["message"]
 
 
 def test_a_form_body_is_under_the_cap(server):
-    assert_client_error(httpx.post(server.url + "/sparql", data={"query": "ASK {}" + " " * LIMIT}), 413)
+    assert_client_error(web.post(server.url + "/sparql", data={"query": "ASK {}" + " " * LIMIT}), 413)
 
 
 def test_a_body_that_stalls_is_dropped_with_408(server):
@@ -247,17 +248,17 @@ def parsed_where(monkeypatch):
     monkeypatch.setattr(protocol, "parse_bytes", spy(protocol.parse_bytes))
     monkeypatch.setattr(protocol, "parse_multipart", spy(protocol.parse_multipart))
     monkeypatch.setattr(protocol, "_parse_form", spy(protocol._parse_form))
-    monkeypatch.setattr(linked_data_routes, "parse_jsonld", spy(linked_data_routes.parse_jsonld))
+    monkeypatch.setattr(linked_data_routes, "parse_import", spy(linked_data_routes.parse_import))
     return on_loop
 
 
 def test_no_body_is_parsed_on_the_event_loop(server, parsed_where):
     triple = b"<urn:a> <urn:b> <urn:c> ."
-    httpx.post(server.url + "/governance/validate", content=triple, headers=TURTLE)
-    httpx.post(server.url + "/governance/validate", files={"add": ("a.ttl", triple, "text/turtle")})
-    httpx.post(server.url + "/store", params={"graph": "urn:g:loop"}, content=b"", headers={**AUTH, **TURTLE})
-    httpx.post(server.url + "/sparql", data={"query": "ASK {}"})
-    httpx.post(server.url + "/import", content=b"{}", headers={**AUTH, "Content-Type": "application/ld+json"})
+    web.post(server.url + "/governance/validate", content=triple, headers=TURTLE)
+    web.post(server.url + "/governance/validate", files={"add": ("a.ttl", triple, "text/turtle")})
+    web.post(server.url + "/store", params={"graph": "urn:g:loop"}, content=b"", headers={**AUTH, **TURTLE})
+    web.post(server.url + "/sparql", data={"query": "ASK {}"})
+    web.post(server.url + "/import", content=b"{}", headers={**AUTH, "Content-Type": "application/ld+json"})
     assert len(parsed_where) == 6 and not any(parsed_where), parsed_where
 
 
@@ -269,7 +270,7 @@ def test_health_answers_while_a_large_upload_is_parsed(server, monkeypatch):
                                       for i in range(30_000)]}).encode()
     done: list[int] = []
     with changed(server.kb.settings, max_body_bytes=4 * 1024 * 1024):
-        upload = threading.Thread(target=lambda: done.append(httpx.post(
+        upload = threading.Thread(target=lambda: done.append(web.post(
             server.url + "/import", content=document, headers={**AUTH, "Content-Type": "application/ld+json"},
             timeout=60).status_code))
         upload.start()
@@ -299,7 +300,7 @@ def test_no_link_or_header_echoes_the_host_header(server):
     seen = 0
     for accept in ("application/ld+json", "text/turtle", "text/html"):
         for path, params in requests:
-            response = httpx.get(server.url + path, params=params, headers={**evil, "Accept": accept})
+            response = web.get(server.url + path, params=params, headers={**evil, "Accept": accept})
             assert "evil.example" not in response.text, (path, accept)
             assert not any("evil.example" in value for value in response.headers.values()), (path, accept)
             seen += "127.0.0.1" in response.text + "".join(response.headers.values())
@@ -308,10 +309,10 @@ def test_no_link_or_header_echoes_the_host_header(server):
 
 def test_links_use_the_configured_base_url(server):
     with changed(server.kb.settings, base_url="https://kb.example.org/"):
-        page = httpx.get(server.url + "/collections/capabilities", params={"size": "1"})
-        description = httpx.get(server.url + "/sparql", headers={"Accept": "text/turtle"}).text
-        queries = httpx.get(server.url + "/queries").json()
-    assert page.json()["@context"] == "https://kb.example.org/context/v1.jsonld"
+        page = web.get(server.url + "/collections/capabilities", params={"size": "1"})
+        description = web.get(server.url + "/sparql", headers={"Accept": "text/turtle"}).text
+        queries = web.get(server.url + "/queries").json()
+    assert page.json()["@context"] == "https://kb.example.org/context/v2.jsonld"
     assert page.json()["next"] == "https://kb.example.org/collections/capabilities?size=1&page=2"
     assert page.headers["link"] == '<https://kb.example.org/collections/capabilities?size=1&page=2>; rel="next"'
     assert "<https://kb.example.org/sparql>" in description
@@ -321,22 +322,22 @@ def test_links_use_the_configured_base_url(server):
 # --- governance: reads never write; the dry run goes through the knowledge base and the guard ---------------------------
 
 def test_reading_the_report_records_nothing_and_posting_it_records_a_run(server):
-    before = len(httpx.get(server.url + "/governance/history").json())
-    assert httpx.get(server.url + "/governance/report", headers={"Accept": "application/json"}).status_code == 200
-    assert len(httpx.get(server.url + "/governance/history").json()) == before
-    assert_client_error(httpx.post(server.url + "/governance/report"), 401)
-    recorded = httpx.post(server.url + "/governance/report", headers={**AUTH, "Accept": "application/json"})
+    before = len(web.get(server.url + "/governance/history").json())
+    assert web.get(server.url + "/governance/report", headers={"Accept": "application/json"}).status_code == 200
+    assert len(web.get(server.url + "/governance/history").json()) == before
+    assert_client_error(web.post(server.url + "/governance/report"), 401)
+    recorded = web.post(server.url + "/governance/report", headers={**AUTH, "Accept": "application/json"})
     assert recorded.status_code == 200 and recorded.json()["counts"]["Violation"] == 0
-    assert len(httpx.get(server.url + "/governance/history").json()) == before + 1
+    assert len(web.get(server.url + "/governance/history").json()) == before + 1
 
 
 def test_the_dry_run_goes_through_the_knowledge_base_and_the_guard(server, monkeypatch):
     calls = []
     dry_run = server.kb.dry_run
     monkeypatch.setattr(server.kb, "dry_run", lambda change: calls.append(change) or dry_run(change))
-    response = httpx.post(server.url + "/governance/validate", content=b"<urn:a> <urn:b> <urn:c> .", headers=TURTLE)
+    response = web.post(server.url + "/governance/validate", content=b"<urn:a> <urn:b> <urn:c> .", headers=TURTLE)
     assert response.status_code == 200 and len(calls) == 1
-    remote = httpx.post(server.url + "/governance/validate", content=b"LOAD <http://example.org/data.ttl>",
+    remote = web.post(server.url + "/governance/validate", content=b"LOAD <http://example.org/data.ttl>",
                         headers={"Content-Type": "application/sparql-update"})
     assert "LOAD" in assert_client_error(remote, 403)["message"]
 
@@ -349,10 +350,10 @@ def test_protected_graphs_change_only_through_load(server, graph):
     before = server.kb.store.count(graph)
     triple = b"<urn:a> <urn:b> <urn:c> ."
     for method in ("PUT", "POST", "DELETE"):
-        response = httpx.request(method, server.url + "/store", params={"graph": graph}, content=triple,
+        response = web.request(method, server.url + "/store", params={"graph": graph}, content=triple,
                                  headers={**AUTH, **TURTLE})
         assert "ekb load" in assert_client_error(response, 403)["message"]
-    imported = httpx.post(server.url + "/import", params={"graph": graph}, content=json.dumps(
+    imported = web.post(server.url + "/import", params={"graph": graph}, content=json.dumps(
         {"@id": "urn:a", "urn:b": {"@id": "urn:c"}}), headers={**AUTH, "Content-Type": "application/ld+json"})
     assert_client_error(imported, 403)
     assert server.kb.store.count(graph) == before
@@ -463,7 +464,7 @@ def test_headers_that_trickle_in_are_dropped(header_deadline_server):
 
 
 def test_the_header_deadline_spares_requests_in_progress_and_kept_alive_connections(header_deadline_server):
-    with httpx.Client(base_url=f"http://127.0.0.1:{header_deadline_server}") as client:
+    with httpx.Client(base_url=f"http://127.0.0.1:{header_deadline_server}", timeout=web.TIMEOUT) as client:
         assert client.get("/slow").text == "ok"
         time.sleep(0.2)
         assert client.get("/").text == "ok"  # the same connection, reused within the deadline

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import httpx
 import pyoxigraph as ox
 import pytest
 import rdflib
@@ -15,8 +14,9 @@ from rdflib.compare import isomorphic
 
 from ekb.config import Settings
 from ekb.kb import KnowledgeBase
-from ekb.linked_data import COLLECTIONS, describe
+from ekb.linked_data import COLLECTIONS, context, describe
 from ekb.store import EmbeddedStore
+from tests import web
 from tests.conftest import ROOT, ApiServer
 from tests.test_cli import ekb
 
@@ -27,7 +27,7 @@ TOKEN = "import-token"
 
 def http_loader(url: str, options=None) -> dict:
     """A consumer's own document loader: it fetches the context over HTTP like any client would."""
-    response = httpx.get(url, headers={"Accept": "application/ld+json"}, timeout=10)
+    response = web.get(url, headers={"Accept": "application/ld+json"}, timeout=10)
     response.raise_for_status()
     return {"contextUrl": None, "documentUrl": url, "document": response.json()}
 
@@ -42,25 +42,28 @@ def store_triples(store, iri: str) -> rdflib.Graph:
 
 
 def first_item(api, kind: str) -> str:
-    return httpx.get(f"{api.url}/collections/{kind}", params={"size": 1}).json()["items"][0]["id"]
+    return web.get(f"{api.url}/collections/{kind}", params={"size": 1}).json()["items"][0]["id"]
 
 
 def local(api, iri: str) -> str:
     return api.url + "/" + iri.removeprefix("https://kb.quantum-energy.example/")
 
 
-def test_context_is_published_and_unchanged(api):
-    snapshot = json.loads((SNAPSHOTS / "context-v1.jsonld").read_text())
-    for path in ("/context.jsonld", "/context/v1.jsonld"):
-        response = httpx.get(api.url + path)
+@pytest.mark.parametrize(("paths", "version"), [(("/context/v1.jsonld",), "v1"),
+                                                (("/context.jsonld", "/context/v2.jsonld"), "v2")])
+def test_every_context_version_stays_published_unchanged(api, paths, version):
+    snapshot = json.loads((SNAPSHOTS / f"context-{version}.jsonld").read_text())
+    for path in paths:
+        response = web.get(api.url + path)
         assert response.headers["content-type"].startswith("application/ld+json")
-        assert response.json() == snapshot, "the published context changed: update tests/snapshots deliberately"
+        assert response.json() == snapshot, "a published context changed: add a version instead"
+    assert web.get(api.url + "/context/v3.jsonld").status_code == 404
 
 
 @pytest.mark.parametrize("kind", sorted(COLLECTIONS))
 def test_every_kind_expands_to_the_store_triples(api, kind):
     iri = first_item(api, kind)
-    document = httpx.get(local(api, iri), headers={"Accept": "application/ld+json"}).json()
+    document = web.get(local(api, iri), headers={"Accept": "application/ld+json"}).json()
     assert document["id"] == iri and document["type"]
     assert isomorphic(pyld_triples(document), store_triples(api.kb.store, iri))
 
@@ -69,7 +72,7 @@ def test_plain_json_consumer_reads_stable_shapes(api):
     snapshot = json.loads((SNAPSHOTS / "document-keys.json").read_text())
     seen = {}
     for kind in sorted(COLLECTIONS):
-        items = httpx.get(f"{api.url}/collections/{kind}", params={"size": 500}, timeout=60).json()["items"]
+        items = web.get(f"{api.url}/collections/{kind}", params={"size": 500}, timeout=60).json()["items"]
         keys = sorted({key for item in items for key in item})
         seen[kind] = keys
         for item in items:
@@ -82,48 +85,50 @@ def test_plain_json_consumer_reads_stable_shapes(api):
 
 
 def test_capability_document_embeds_its_neighbourhood(api):
-    doc = httpx.get(local(api, ID + "capability/10-2-billing-and-payment-management")).json()
+    doc = web.get(local(api, ID + "capability/10-2-billing-and-payment-management")).json()
     assert doc["owner"] == {"id": ID + "owner/chief-customer-officer", "label": "Chief Customer Officer"}
     assert doc["parent"]["label"] == "Customer Engagement & Service"
     assert [s["label"] for s in doc["supportedBy"]] == ["Customer Information System (CIS)"]
     assert {e["label"] for e in doc["uses"]} == {"Customer Account", "Meter Reading", "Tariff/Rate Schedule"}
-    l1 = httpx.get(local(api, ID + "capability/10-customer-engagement-and-service")).json()
+    l1 = web.get(local(api, ID + "capability/10-customer-engagement-and-service")).json()
     assert len(l1["children"]) == 5 and l1["level"] == 1
 
 
 def test_three_views_etag_and_unknown(api):
     url = local(api, ID + "system/scada")
-    turtle = httpx.get(url, headers={"Accept": "text/turtle"})
+    turtle = web.get(url, headers={"Accept": "text/turtle"})
     assert turtle.headers["content-type"].startswith("text/turtle")
     assert len(rdflib.Graph().parse(data=turtle.text, format="turtle")) > 5
-    assert httpx.get(url, headers={"Accept": "application/ld+json"}).json()["label"] == "SCADA"
-    page = httpx.get(url, headers={"Accept": "text/html"})
+    assert web.get(url, headers={"Accept": "application/ld+json"}).json()["label"] == "SCADA"
+    page = web.get(url, headers={"Accept": "text/html"})
     assert page.headers["content-type"].startswith("text/html") and 'href="/owner/' not in page.text
     assert 'href="/id/owner/vp-system-operations"' in page.text
-    nt = httpx.get(url, headers={"Accept": "application/n-triples"})
+    nt = web.get(url, headers={"Accept": "application/n-triples"})
     assert nt.text.startswith("<https://kb.quantum-energy.example/id/system/scada>")
     etag = turtle.headers["etag"]
-    assert httpx.get(url, headers={"Accept": "text/turtle", "If-None-Match": etag}).status_code == 304
+    assert web.get(url, headers={"Accept": "text/turtle", "If-None-Match": etag}).status_code == 304
     assert "last-modified" in turtle.headers
-    missing = httpx.get(local(api, ID + "system/no-such-system"))
+    missing = web.get(local(api, ID + "system/no-such-system"))
     assert missing.status_code == 404 and "nothing is known about" in missing.json()["message"]
-    term = httpx.get(api.url + "/def/core/BusinessCapability").json()
+    term = web.get(api.url + "/def/core/BusinessCapability").json()
     assert term["label"] == "business capability" and "definition" in term
 
 
 def test_collections_filter_and_paginate(api):
-    first = httpx.get(f"{api.url}/collections/capabilities", params={"parent": "10-customer-engagement-and-service",
+    first = web.get(f"{api.url}/collections/capabilities", params={"parent": "10-customer-engagement-and-service",
                                                                    "size": 2}).json()
     assert first["totalItems"] == 5 and len(first["items"]) == 2 and "next" in first and "prev" not in first
-    second = httpx.get(first["next"].replace("http://127.0.0.1", "http://127.0.0.1")).json()
-    assert second["page"] == 2 and "prev" in second
-    regulated = httpx.get(f"{api.url}/collections/systems", params={"scope": "regulated"}).json()
+    assert first["next"] == f"{api.url}/collections/capabilities?parent=10-customer-engagement-and-service&size=2&page=2"
+    second = web.get(first["next"]).json()  # the link is followed as given: it names this server
+    assert second["page"] == 2 and second["prev"] == first["next"].replace("&page=2", "&page=1")
+    assert not {i["id"] for i in first["items"]} & {i["id"] for i in second["items"]}
+    regulated = web.get(f"{api.url}/collections/systems", params={"scope": "regulated"}).json()
     assert {i["label"] for i in regulated["items"]} >= {"SCADA", "OMS"}
-    entities = httpx.get(f"{api.url}/collections/information-entities",
+    entities = web.get(f"{api.url}/collections/information-entities",
                          params={"domain": "operational", "steward": "operational-data-steward"}).json()
     assert entities["totalItems"] == 6
-    assert httpx.get(f"{api.url}/collections/capabilities", params={"colour": "red"}).status_code == 400
-    assert httpx.get(f"{api.url}/collections/nothing").status_code == 404
+    assert web.get(f"{api.url}/collections/capabilities", params={"colour": "red"}).status_code == 400
+    assert web.get(f"{api.url}/collections/nothing").status_code == 404
 
 
 @pytest.fixture(scope="module")
@@ -147,11 +152,11 @@ NEW_SYSTEM = {
 
 
 def test_import_then_fetch_gives_the_document_back(writable):
-    document = {"@context": writable.url + "/context/v1.jsonld", **NEW_SYSTEM}
+    document = {"@context": writable.url + "/context/v2.jsonld", **NEW_SYSTEM}
     auth = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/ld+json"}
-    response = httpx.post(writable.url + "/import", content=json.dumps(document), headers=auth, timeout=60)
+    response = web.post(writable.url + "/import", content=json.dumps(document), headers=auth, timeout=60)
     assert response.status_code == 201, response.text
-    fetched = httpx.get(local(writable, NEW_SYSTEM["id"]), headers={"Accept": "application/ld+json"}).json()
+    fetched = web.get(local(writable, NEW_SYSTEM["id"]), headers={"Accept": "application/ld+json"}).json()
     assert fetched == document
 
 
@@ -163,8 +168,8 @@ def test_import_with_another_context(writable):
                 "@id": ID + "system/historian", "@type": "Sys", "name": "Plant Historian",
                 "accountable": ID + "owner/vp-system-operations"}
     auth = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/ld+json"}
-    assert httpx.post(writable.url + "/import", content=json.dumps(document), headers=auth, timeout=60).status_code == 201
-    fetched = httpx.get(local(writable, ID + "system/historian")).json()
+    assert web.post(writable.url + "/import", content=json.dumps(document), headers=auth, timeout=60).status_code == 201
+    fetched = web.get(local(writable, ID + "system/historian")).json()
     assert fetched["label"] == "Plant Historian" and fetched["owner"]["label"] == "VP System Operations & Grid Control"
 
 
@@ -172,7 +177,7 @@ def test_import_reports_warnings_and_keeps_the_document(writable):
     untagged = {"@context": {"name": "http://www.w3.org/2000/01/rdf-schema#label"}, "@id": ID + "system/historian",
                 "name": "Historian (plain label)"}
     auth = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/ld+json"}
-    response = httpx.post(writable.url + "/import", content=json.dumps(untagged), headers=auth, timeout=60)
+    response = web.post(writable.url + "/import", content=json.dumps(untagged), headers=auth, timeout=60)
     assert response.status_code == 201
     assert [(f["severity"], f["rule_name"]) for f in response.json()["newFindings"]] == [
         ("Warning", "Labels are tagged English")]
@@ -181,21 +186,21 @@ def test_import_reports_warnings_and_keeps_the_document(writable):
 def test_broken_or_violating_documents_are_refused_and_nothing_is_stored(writable):
     auth = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/ld+json"}
     count = {"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"}
-    before = httpx.get(writable.url + "/sparql", params=count).json()
-    broken = httpx.post(writable.url + "/import", content=b'{"@context": {}, "label": ', headers=auth)
+    before = web.get(writable.url + "/sparql", params=count).json()
+    broken = web.post(writable.url + "/import", content=b'{"@context": {}, "label": ', headers=auth)
     assert broken.status_code == 400 and "malformed JSON at line 1" in broken.json()["message"]
-    bad_jsonld = httpx.post(writable.url + "/import", content=b'{"@context": 42, "@id": "x"}', headers=auth)
+    bad_jsonld = web.post(writable.url + "/import", content=b'{"@context": 42, "@id": "x"}', headers=auth)
     assert bad_jsonld.status_code == 400 and "not valid JSON-LD" in bad_jsonld.json()["message"]
-    remote = httpx.post(writable.url + "/import", content=b'{"@context": "http://example.org/ctx", "@id": "urn:x"}',
+    remote = web.post(writable.url + "/import", content=b'{"@context": "http://example.org/ctx", "@id": "urn:x"}',
                         headers=auth)
     assert remote.status_code == 400
     orphan = {"@context": writable.url + "/context/v1.jsonld", "id": ID + "system/orphan", "type": ["System"],
               "label": "Orphan"}
-    refused = httpx.post(writable.url + "/import", content=json.dumps(orphan), headers=auth, timeout=60)
+    refused = web.post(writable.url + "/import", content=json.dumps(orphan), headers=auth, timeout=60)
     assert refused.status_code == 422
     assert refused.json()["newViolations"][0]["sentence"].startswith("Violation: Orphan (system) needs exactly one")
-    assert httpx.post(writable.url + "/import", content=json.dumps(orphan)).status_code == 401
-    assert httpx.get(writable.url + "/sparql", params=count).json() == before
+    assert web.post(writable.url + "/import", content=json.dumps(orphan)).status_code == 401
+    assert web.get(writable.url + "/sparql", params=count).json() == before
 
 
 def test_cli_import_and_framed_export(tmp_path):
@@ -208,8 +213,13 @@ def test_cli_import_and_framed_export(tmp_path):
     assert imported.returncode == 0, imported.stderr
     assert "imported" in imported.stderr
     exported = json.loads(run("export", "--format", "jsonld", "--kind", "systems", "--store", store).stdout)
-    assert exported["@context"] == "https://kb.quantum-energy.example/context/v1.jsonld"
+    assert exported["@context"] == context()["@context"]  # embedded: any processor reads the file offline
     assert ID + "system/gis" in {item["id"] for item in exported["@graph"]}
+    expanded = jsonld.expand(exported)  # pyld, with no document loader of ours and no network
+    assert any(node["@id"] == ID + "system/gis" for node in expanded)
+    pointing = json.loads(run("export", "--format", "jsonld", "--kind", "systems", "--store", store,
+                              "--context-url", "http://127.0.0.1:8000/context/v2.jsonld").stdout)
+    assert pointing["@context"] == "http://127.0.0.1:8000/context/v2.jsonld"
     broken = tmp_path / "broken.jsonld"
     broken.write_text("{not json")
     failed = run("import", str(broken), "--store", store)
@@ -217,8 +227,8 @@ def test_cli_import_and_framed_export(tmp_path):
 
 
 def test_ontology_documentation_pages(api):
-    index = httpx.get(api.url + "/ontology")
+    index = web.get(api.url + "/ontology")
     assert index.status_code == 200 and 'href="/ontology/core"' in index.text
-    core = httpx.get(api.url + "/ontology/core", timeout=60)
+    core = web.get(api.url + "/ontology/core", timeout=60)
     assert core.status_code == 200 and "ekb enterprise core ontology" in core.text and "business capability" in core.text
-    assert httpx.get(api.url + "/ontology/nothing").status_code == 404
+    assert web.get(api.url + "/ontology/nothing").status_code == 404

@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="turtle, ntriples, jsonld, rdfxml (one graph) or trig, nquads (default: trig for all, "
                              "turtle for one graph)")
     export.add_argument("--kind", default=None, help="with --format jsonld: only one kind (capabilities, systems, ...)")
+    export.add_argument("--context-url", default=None, metavar="URL",
+                        help="with --format jsonld: point at this context (e.g. http://host:8000/context/v2.jsonld) "
+                             "instead of embedding it")
     export.add_argument("--output", "-o", type=Path, default=None, help="file to write (default: standard output)")
 
     importer = commands.add_parser("import", help="import a JSON-LD document into a named graph, through the governance gate")
@@ -109,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("file", type=Path, help="the JSON-LD document")
     importer.add_argument("--graph", default=None, metavar="IRI",
                           help="the graph to add it to (default: .../graph/data/imported/<file name>)")
+    importer.add_argument("--replace", action="store_true",
+                          help="replace the description of every resource the document describes (default: merge)")
 
     stats = commands.add_parser("stats", help="list the graphs and their triple counts")
     _store_options(stats)
@@ -197,6 +202,16 @@ def _run_load(kb: KnowledgeBase, drop_unmanaged: bool = False) -> None:
     for graph in report.kept:
         err_console.print(f"kept {graph}: written through the API, no data file holds it "
                           "(ekb load --drop-api-graphs drops such graphs)", markup=False)
+    from ekb.literals import SHOWN, occurrences
+
+    for label, rewrites in report.rewritten.items():  # loud: what the store does not keep as the file says it
+        err_console.print(f"{label}: the store rewrites {len(rewrites)} typed literal(s) in {occurrences(rewrites)} "
+                          "triple(s): queries, exports and validation see the stored form (`ekb validate FILE` "
+                          "checks the file as written)", markup=False, soft_wrap=True)
+        for rewrite in rewrites[:SHOWN]:
+            err_console.print(f"  {label}: {rewrite.shown()}", markup=False, soft_wrap=True)
+        if len(rewrites) > SHOWN:
+            err_console.print(f"  {label}: ... and {len(rewrites) - SHOWN} more", markup=False, soft_wrap=True)
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
@@ -341,7 +356,7 @@ def cmd_export(args: argparse.Namespace) -> None:
         err_console.print(f"note: {fmt.name} has no graph names; all graphs are merged")
     kb = _open(args)
     if fmt.name == "jsonld" and args.graph is None:
-        body = json.dumps(kb.export_document(args.kind), indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
+        body = json.dumps(kb.export_document(args.kind, args.context_url), indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
     else:
         body = kb.export(fmt, args.graph)
     if args.output:
@@ -360,19 +375,17 @@ def cmd_import(args: argparse.Namespace) -> None:
 
     from ekb.config import DATA_GRAPH_PREFIX
     from ekb.errors import GateRefused
-    from ekb.gate import Delta
-    from ekb.linked_data import parse_document
+    from ekb.linked_data import parse_import
 
     if not args.file.is_file():
         raise InputError(f"no such file: {args.file}")
-    triples = parse_document(args.file.read_bytes(), str(args.file))
+    triples, described = parse_import(args.file.read_bytes(), str(args.file))
     graph = ox.NamedNode(args.graph or f"{DATA_GRAPH_PREFIX}imported/{args.file.stem}")
-    delta = Delta(graph.value, added=tuple(triples))
     kb = _open(args)
     if not (args.store or args.endpoint):
         err_console.print("note: the store is in memory; use --store DIR or --endpoint URL to keep the import")
     try:
-        result = kb.apply(delta)
+        result = kb.import_triples(graph.value, triples, described, replace=args.replace)
     except GateRefused as refused:
         for finding in refused.details["newViolations"]:
             err_console.print("  - " + finding["sentence"], markup=False)

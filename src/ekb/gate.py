@@ -11,10 +11,12 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
+from ekb.closure import schema_ntriples
 from ekb.config import (
     DATA_GRAPH_FILTER,
     ONTOLOGY_GRAPH,
     ONTOLOGY_NS,
+    PROTECTED_GRAPHS,
     RDF_TYPE,
     RDFS_LABEL,
     RDFS_SUBCLASS,
@@ -37,6 +39,7 @@ class GateResult:
     neighbourhood: frozenset = frozenset()  # what a neighbourhood check read (to reason over it next)
     inserted: int = 0  # triples the change adds to the data graphs (what was there already not counted)
     deleted: int = 0
+    rewritten: tuple = ()  # the literals the store keeps in another form than written (ekb.literals.Rewrite)
 
     def as_json(self) -> dict:
         return {"accepted": self.accepted, "inserted": self.inserted, "deleted": self.deleted,
@@ -80,7 +83,8 @@ def _data_quads(staging: EmbeddedStore) -> set[ox.Quad]:
 
 @dataclass(frozen=True)
 class Delta:
-    """A change given as triples: what a write adds to one graph and what it removes (from any graph)."""
+    """A change given as triples: what a write adds to one graph and what it removes (from every data graph the
+    write routes may change: never the ontology or another graph only `ekb load` writes)."""
 
     graph: str
     added: tuple[ox.Triple, ...] = ()
@@ -90,7 +94,8 @@ class Delta:
         parts = []
         if self.removed:
             body = ox.serialize(list(self.removed), format=ox.RdfFormat.N_TRIPLES).decode()
-            parts += [f"DELETE DATA {{ GRAPH {ox.NamedNode(g)} {{ {body} }} }}" for g in store.graphs() if is_data_graph(g)]
+            parts += [f"DELETE DATA {{ GRAPH {ox.NamedNode(g)} {{ {body} }} }}" for g in store.graphs()
+                      if is_data_graph(g) and g not in PROTECTED_GRAPHS]
         if self.added:
             body = ox.serialize(list(self.added), format=ox.RdfFormat.N_TRIPLES).decode()
             parts.append(f"INSERT DATA {{ GRAPH {ox.NamedNode(self.graph)} {{ {body} }} }}")
@@ -148,7 +153,7 @@ def check_delta(store: Store, delta: Delta, engine: ShaclEngine | None = None) -
     staging = EmbeddedStore()
     hierarchy = store.query(f"""CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{ONTOLOGY_GRAPH}> {{ ?s ?p ?o }}
         VALUES ?p {{ <{RDFS_SUBCLASS}> <{RDFS_LABEL}> }} }}""", graph_format=NTRIPLES).body  # what shapes read there
-    staging.replace_graphs({ONTOLOGY_GRAPH: hierarchy,
+    staging.replace_graphs({ONTOLOGY_GRAPH: hierarchy + schema_ntriples(store),  # + what the closure reads
                             delta.graph: ox.serialize(list(triples), format=ox.RdfFormat.N_TRIPLES)})
     shapes = store.graph_ntriples(SHAPES_GRAPH)  # the live store's bytes are stable: the compiled shapes are reused
     focus = sorted(touched | ring)

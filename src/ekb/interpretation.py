@@ -4,13 +4,13 @@ knowledge base."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import pyoxigraph as ox
 import rdflib
 
-from ekb.config import ONTOLOGY_NS, RDFS_LABEL, SH, sparql_prologue
+from ekb.config import ONTOLOGY_NS, RDFS_LABEL, SH, expand, sparql_prologue
 from ekb.findings import SEVERITIES, Finding, Rule
 from ekb.store import Store
 
@@ -25,23 +25,99 @@ SELECT ?rule ?name ?description ?severity (GROUP_CONCAT(DISTINCT ?sourceLabel; s
 PROPERTY_QUERY = sparql_prologue() + """
 SELECT ?shape ?rule ?name WHERE { ?rule sh:property ?shape . OPTIONAL { ?shape sh:name ?name } }"""
 
-# Who owns the fix: the thing's accountable owner; for a record, the owner of the information entity its
-# class models; for an organisation, a post in it.
+# What the findings say about their thing: its label, its most specific kind, its side of the regulatory line
+# (to keep an inherited owner on that side) and the posts it holds (a person or post is never routed to itself).
 CONTEXT_QUERY = sparql_prologue() + """
-SELECT ?focus ?label ?typeLabel ?owner ?ownerLabel WHERE {
+SELECT ?focus ?label ?typeLabel ?scope ?held WHERE {
   VALUES ?focus { %(focus)s }
   OPTIONAL { ?focus rdfs:label ?l }
   OPTIONAL { ?focus a ?type . ?type rdfs:label ?tl . FILTER(STRSTARTS(STR(?type), "%(ontology)s"))
              FILTER NOT EXISTS { ?focus a ?sub . ?sub rdfs:subClassOf ?type . FILTER(?sub != ?type) } }
-  OPTIONAL { ?focus ekb:hasAccountableOwner ?direct . ?direct rdfs:label ?directLabel }
-  OPTIONAL { ?focus a ?cls . ?entity ekb:modelledByClass ?cls ; ekb:hasAccountableOwner ?byEntity .
-             ?byEntity rdfs:label ?byEntityLabel }
-  OPTIONAL { ?post org:postIn ?focus ; a ekb:Owner ; rdfs:label ?postLabel }
-  BIND(COALESCE(?direct, ?byEntity, ?post) AS ?owner)
-  BIND(COALESCE(?directLabel, ?byEntityLabel, ?postLabel) AS ?ownerLabel)
+  OPTIONAL { ?focus util:hasRegulatoryScope ?scope . FILTER(?scope IN (util:Regulated, util:NonRegulated)) }
+  OPTIONAL { ?focus org:holds|^org:heldBy ?held }
   BIND(COALESCE(?l, STR(?focus)) AS ?label)
   BIND(COALESCE(?tl, "") AS ?typeLabel)
-} ORDER BY ?focus ?ownerLabel"""
+} ORDER BY ?focus ?label ?typeLabel"""
+
+# Owner routing: who owns the fix of a finding. Every link is read in both directions of its inverse pair, as
+# validation reads them (a staging copy has no inferred graph). The search starts at the finding's thing and
+# walks to its containers, level by level; the first level that reaches an owner wins, and within a level the
+# lower rank. An owner inherited from a container is never on the other side of the regulatory line from a
+# regulated or non-regulated thing, and never a post the thing itself is or holds.
+OWN = "ekb:hasAccountableOwner|^ekb:isAccountableFor"
+POST_IN = "org:postIn|^org:hasPost"
+UP = "org:unitOf|^org:hasUnit|org:subOrganizationOf|^org:hasSubOrganization"
+HOLDS = "org:holds|^org:heldBy"
+POST = "{ ?owner a ekb:Owner } UNION { ?owner a org:Post }"
+
+# How a thing names its owner itself: (rank, pattern from ?n to ?owner).
+OWNERS = (
+    (0, f"?n {OWN} ?owner ."),  # its accountable owner: capabilities, streams, systems, entities, agreements, ...
+    (1, f"?owner {POST_IN} ?n . {POST} FILTER EXISTS {{ ?anything {OWN} ?owner }}"),  # a unit's accountable post
+    (2, f"?owner {POST_IN} ?n . {POST}"),  # a unit's other posts (a steward), if it has no accountable one
+    (3, "?n ekb:approvedBy ?owner ."),  # a document: the post that approved it
+)
+
+PERSON_UNITS = ("the unit of the posts they hold", "the unit they are a member of")
+
+# Where a thing without an owner of its own is contained: (rank, what the container is, pattern ?n to ?c).
+CONTAINERS = (
+    (1, "its value stream", "?n ekb:isStageOf|^ekb:hasStage ?c ."),
+    (1, "its parent capability", "?n ekb:hasParentCapability|^ekb:hasChildCapability ?c ."),
+    (1, "its information domain", "?n ekb:belongsToDomain|^ekb:hasInformationEntity ?c ."),
+    (1, "the information entity its class models", "?n a ?k . ?k rdfs:subClassOf* ?cls . ?c ekb:modelledByClass ?cls ."),
+    (1, "the capability that manages consent for its recipient's agreements",
+     "?n ekb:consentRecipient ?r . ?a ekb:dsaRecipient ?r ; ekb:consentManagedBy ?c ."),
+    (1, "the unit that provides its data", "?n ekb:dsaProvider ?c ."),
+    (1, "the unit that provides the service", "?n ekb:slaProvider|ekb:isProvidedBy|^ekb:providesService ?c ."),
+    (1, "the unit that operates it", "?n ekb:isOperatedBy ?c ."),
+    (1, "the unit it is in", f"?n {POST_IN} ?c ."),
+    (1, "the organisation it belongs to", f"?n {UP} ?c ."),
+    (1, PERSON_UNITS[0], f"?n ({HOLDS})/({POST_IN}) ?c ."),
+    (1, PERSON_UNITS[1], "?n org:memberOf|^org:hasMember ?c ."),
+    (2, "the unit that performs it", "?n ekb:isPerformedBy|^ekb:performsCapability ?c ."),
+    (2, "the unit that serves it", "?n ekb:isServedBy|^ekb:servesValueStream ?c ."),
+    (2, "the capability that manages it", "?n ekb:isManagedByCapability ?c ."),
+    (2, "the recipient of the consent", "?n ekb:consentRecipient ?c ."),
+    (2, "what it is part of", "?n dcterms:isPartOf|^dcterms:hasPart ?c ."),
+    (2, "what states it", "?c ekb:hasObjective|ekb:hasPrinciple|ekb:hasComponent ?n ."),
+    (2, "the unit it partners with", "?n ekb:partnersWith ?c ."),
+    (3, "the business unit on its side of the regulatory line",
+     "?n util:hasRegulatoryScope ?s . FILTER(?s IN (util:Regulated, util:NonRegulated)) "
+     "?c a ekb:BusinessUnit ; util:hasRegulatoryScope ?s ."),
+    (4, "what oversees it", "?n ekb:isOverseenBy|ekb:hasOversightCapability|^ekb:oversees ?c ."),
+)
+MAX_LEVELS = 8
+
+
+def _union(patterns: list[str]) -> str:
+    return " UNION ".join(f"{{ {p} }}" for p in patterns)
+
+
+OWNERS_QUERY = sparql_prologue() + """
+SELECT ?n ?owner ?rank ?ownerLabel (GROUP_CONCAT(DISTINCT STR(?side); separator=" ") AS ?sides) WHERE {
+  VALUES ?n { %(nodes)s }
+  """ + _union([f"{p} BIND({rank} AS ?rank)" for rank, p in OWNERS]) + f"""
+  FILTER(isIRI(?owner))
+  OPTIONAL {{ ?owner rdfs:label ?ol }}
+  OPTIONAL {{ ?owner ({POST_IN})/({UP})* ?unit . ?unit util:hasRegulatoryScope ?side }}
+  BIND(COALESCE(?ol, STR(?owner)) AS ?ownerLabel)
+}} GROUP BY ?n ?owner ?rank ?ownerLabel"""
+
+CONTAINERS_QUERY = sparql_prologue() + """
+SELECT DISTINCT ?n ?c ?route ?cLabel WHERE {
+  VALUES ?n { %(nodes)s }
+  """ + _union([f"{p} BIND({i} AS ?route)" for i, (_, _, p) in enumerate(CONTAINERS)]) + """
+  FILTER(isIRI(?c) && ?c != ?n)
+  OPTIONAL { ?c rdfs:label ?cl }
+  BIND(COALESCE(?cl, STR(?c)) AS ?cLabel)
+}"""
+
+# A unit's parents, to find the smallest unit that holds every post of a person who holds several.
+PARENTS_QUERY = sparql_prologue() + f"""
+SELECT DISTINCT ?u ?parent WHERE {{ VALUES ?start {{ %(nodes)s }} ?start ({UP})* ?u . ?u {UP} ?parent . }}"""
+
+OPPOSITE = {expand("util:Regulated"): expand("util:NonRegulated"), expand("util:NonRegulated"): expand("util:Regulated")}
 
 
 def _rows(graph: ox.Store, query: str) -> list[dict[str, str]]:
@@ -107,20 +183,177 @@ def interpret(report_graph: rdflib.Graph, shapes_nt: bytes, kb_store: Store,
 
 
 def with_context(findings: list[Finding], kb_store: Store) -> list[Finding]:
-    """The findings with their focus's label and type and the owner of the fix, read from the knowledge base,
-    in reading order (severity, rule, thing)."""
+    """The findings with their focus's label and type and the owner of the fix (see `route_owners`), read from
+    the knowledge base, in reading order (severity, rule, thing)."""
     focuses = sorted({f.focus for f in findings if f.focus.startswith(("http:", "https:", "urn:"))})
-    context: dict[str, dict[str, str]] = {}
-    if focuses:
-        values = " ".join(str(ox.NamedNode(f)) for f in focuses)
-        for row in kb_store.select(CONTEXT_QUERY % {"focus": values, "ontology": ONTOLOGY_NS}):
-            ctx = {k: v.value for k, v in row.items()}
-            context.setdefault(ctx["focus"], ctx)
+    context = focus_context(kb_store, focuses)
+    owners = route_owners(kb_store, context)
     enriched = []
     for f in findings:
-        ctx = context.get(f.focus, {})
-        enriched.append(replace(f, focus_label=ctx.get("label", f.focus), focus_type=ctx.get("typeLabel", ""),
-                                owner=ctx.get("owner", ""), owner_label=ctx.get("ownerLabel", "")))
+        ctx = context.get(f.focus)
+        owner = owners.get(f.focus)
+        enriched.append(replace(f, focus_label=ctx.label if ctx else f.focus, focus_type=ctx.type_label if ctx else "",
+                                owner=owner.owner if owner else "", owner_label=owner.label if owner else ""))
     order = {s: i for i, s in enumerate(SEVERITIES)}
     enriched.sort(key=lambda f: (order.get(f.severity, 9), f.rule_name, f.focus_label, f.prop, f.value))
     return enriched
+
+
+@dataclass
+class FocusContext:
+    label: str
+    type_label: str = ""
+    scope: str = ""  # util:Regulated or util:NonRegulated, when the thing is on one side of the line
+    held: set[str] = field(default_factory=set)  # the posts it holds (a person)
+
+
+@dataclass(frozen=True)
+class Routed:
+    """The owner of a finding's fix, how it was found, or why there is none (`owner` empty, `label` says why)."""
+
+    owner: str
+    label: str
+    route: tuple[str, ...] = ()  # the containers walked, e.g. ("its value stream Talent Management",)
+
+
+def focus_context(store: Store, focuses: list[str]) -> dict[str, FocusContext]:
+    context: dict[str, FocusContext] = {}
+    for chunk in _chunks(focuses):
+        values = " ".join(str(ox.NamedNode(f)) for f in chunk)
+        for row in store.select(CONTEXT_QUERY % {"focus": values, "ontology": ONTOLOGY_NS}):
+            focus = row["focus"].value
+            ctx = context.setdefault(focus, FocusContext(row["label"].value, row["typeLabel"].value))
+            if "scope" in row:
+                ctx.scope = row["scope"].value
+            if "held" in row:
+                ctx.held.add(row["held"].value)
+    return context
+
+
+def route_owners(store: Store, context: dict[str, FocusContext]) -> dict[str, Routed]:
+    """Who owns the fix of a finding about each thing: its own accountable owner, else its container's, walking
+    up from container to container (a stage's value stream, an L2's L1, a record's information entity, a
+    product's side of the regulatory line, a post's or person's unit, a unit's parent organisation; the table is
+    CONTAINERS). The first level of the walk that reaches an owner wins; within a level, the route of lower rank,
+    then the owner of lower rank (OWNERS), then the label. An owner reached through a container is never on the
+    other side of the regulatory line from a regulated or non-regulated thing, and never a post the thing is or
+    holds. Without an owner in reach, `Routed.label` says which things were asked."""
+    routed: dict[str, Routed] = {}
+    # frontier: focus -> {node: (route ranks, route words)}; the focus itself at level 0
+    frontier = {focus: {focus: ((), ())} for focus in context}
+    asked: dict[str, list[str]] = {focus: [] for focus in context}  # what was asked, for the reason when none
+    seen = {focus: {focus} for focus in context}
+    for level in range(MAX_LEVELS):
+        if not frontier:
+            break
+        nodes = sorted({n for reached in frontier.values() for n in reached})
+        owners = _owner_candidates(store, nodes)
+        containers = _containers(store, nodes)
+        next_frontier: dict[str, dict[str, tuple[tuple[int, ...], tuple[str, ...]]]] = {}
+        for focus, reached in frontier.items():
+            ctx = context[focus]
+            excluded = {focus} | ctx.held
+            best = None
+            for node, (ranks, words) in reached.items():
+                for rank, owner, label, _sides in _acceptable(owners.get(node, []), excluded,
+                                                             OPPOSITE.get(ctx.scope) if level else None):
+                    key = (ranks, rank, label, owner)
+                    if best is None or key < best[0]:
+                        best = (key, Routed(owner, label, words))
+            if best:
+                routed[focus] = best[1]
+                continue
+            onward: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {}
+            steps = _person_steps(store, focus, containers) if level == 0 else None
+            for node, (ranks, words) in reached.items():
+                for container, rank, what, label in steps or containers.get(node, []):
+                    if container in excluded or container in seen[focus]:
+                        continue
+                    candidate = ((*ranks, rank), (*words, f"{what} {label}"))
+                    if container not in onward or candidate < onward[container]:
+                        onward[container] = candidate
+                    if level == 0:
+                        asked[focus].append(f"{what} {label}")
+            if onward:
+                next_frontier[focus] = onward
+                seen[focus] |= set(onward)
+        frontier = next_frontier
+    for focus, ctx in context.items():
+        if focus not in routed:
+            routed[focus] = Routed("", _no_owner(ctx, asked[focus]))
+    return routed
+
+
+def _no_owner(ctx: FocusContext, asked: list[str]) -> str:
+    if not asked:
+        return (f"none recorded: {ctx.label} has no accountable owner, and the model places it in nothing "
+                "that has one")
+    return (f"none recorded: {ctx.label} has no accountable owner, nor has {_words(sorted(set(asked))[:3])} "
+            "or anything above")
+
+
+def _words(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _acceptable(candidates: list[tuple[int, str, str, set[str]]], excluded: set[str], opposite: str | None):
+    """The owner candidates of one node that may own the fix: those of the node's best rank (a unit whose head is
+    the thing itself yields nobody, not its steward), not excluded, not on the opposite side."""
+    if not candidates:
+        return []
+    best_rank = min(c[0] for c in candidates)
+    return [c for c in candidates if c[0] == best_rank and c[1] not in excluded and (not opposite or opposite not in c[3])]
+
+
+def _owner_candidates(store: Store, nodes: list[str]) -> dict[str, list[tuple[int, str, str, set[str]]]]:
+    found: dict[str, list[tuple[int, str, str, set[str]]]] = {}
+    for chunk in _chunks(nodes):
+        values = " ".join(str(ox.NamedNode(n)) for n in chunk)
+        for row in store.select(OWNERS_QUERY % {"nodes": values}):
+            sides = set(row["sides"].value.split()) if "sides" in row else set()
+            found.setdefault(row["n"].value, []).append(
+                (int(row["rank"].value), row["owner"].value, row["ownerLabel"].value, sides))
+    return found
+
+
+def _containers(store: Store, nodes: list[str]) -> dict[str, list[tuple[str, int, str, str]]]:
+    found: dict[str, list[tuple[str, int, str, str]]] = {}
+    for chunk in _chunks(nodes):
+        values = " ".join(str(ox.NamedNode(n)) for n in chunk)
+        for row in store.select(CONTAINERS_QUERY % {"nodes": values}):
+            rank, what, _ = CONTAINERS[int(row["route"].value)]
+            found.setdefault(row["n"].value, []).append((row["c"].value, rank, what, row["cLabel"].value))
+    for steps in found.values():
+        steps.sort(key=lambda s: (s[1], s[3], s[0]))
+    return found
+
+
+def _person_steps(store: Store, person: str, containers: dict[str, list[tuple[str, int, str, str]]]):
+    """A person who holds posts in several units is contained in the smallest unit that holds them all (a
+    person in grid operations and in non-regulated marketing answers to whoever is above both)."""
+    units = [c for c in containers.get(person, []) if c[2] in PERSON_UNITS]
+    if len({u[0] for u in units}) < 2:
+        return None
+    values = " ".join(str(ox.NamedNode(u[0])) for u in units)
+    parents: dict[str, str] = {}
+    for row in sorted(store.select(PARENTS_QUERY % {"nodes": values}), key=lambda r: r["parent"].value):
+        parents.setdefault(row["u"].value, row["parent"].value)
+
+    def chain(unit: str) -> list[str]:
+        path = [unit]
+        while path[-1] in parents and parents[path[-1]] not in path:
+            path.append(parents[path[-1]])
+        return path
+
+    chains = [chain(u[0]) for u in units]
+    common = [u for u in chains[0] if all(u in c for c in chains[1:])]
+    if not common:
+        return None
+    labels = {row["x"].value: row["l"].value for row in store.select(
+        f"SELECT ?x ?l WHERE {{ VALUES ?x {{ {ox.NamedNode(common[0])} }} ?x <{RDFS_LABEL}> ?l }}")}
+    return [(common[0], 1, "the smallest unit that holds all their posts", labels.get(common[0], common[0]))]
+
+
+def _chunks(items: list[str], size: int = 500):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]

@@ -16,7 +16,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from ekb import linked_data, loader
-from ekb.config import PROTECTED_GRAPHS, STAGING_PREFIX, Settings, is_data_graph
+from ekb.config import DATA_GRAPH_FILTER, PROTECTED_GRAPHS, STAGING_PREFIX, Settings, is_data_graph
 from ekb.errors import Busy, Forbidden, GateRefused, InputError, NotFound, StoreUnavailable
 from ekb.findings import Report
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, SOLUTION_FORMATS, Format
@@ -24,6 +24,7 @@ from ekb.gate import Delta, GateResult, check_change, check_delta
 from ekb.guard import check_remote_access
 from ekb.history import history, record_run
 from ekb.library import QueryLibrary
+from ekb.literals import nquads_rewrites, rewrites_json, store_rewrites
 from ekb.query_workers import DEFAULT_GRAPH, Limits, QueryWorkers, protected_changes
 from ekb.reasoning import reasoner_named
 from ekb.sparql_lexer import with_update_dataset
@@ -177,11 +178,12 @@ class KnowledgeBase:
         """What the knowledge base says about one IRI, as a framed JSON-LD document."""
         return linked_data.resource_document(self.store, iri, context_url)
 
-    def collection(self, kind: str, filters: dict[str, str], page: int, size: int,
-                   context_url: str) -> tuple[int, list[dict]]:
-        return linked_data.collection_page(self.store, kind, filters, page, size, context_url)
+    def collection(self, kind: str, filters: dict[str, str], page: int, size: int) -> linked_data.Page:
+        """One page of a collection of one kind (capabilities, systems, ...), filtered, ordered by label."""
+        return linked_data.collection_page(self.store, kind, filters, page, size)
 
-    def export_document(self, kind: str | None, context_url: str = linked_data.CANONICAL_CONTEXT) -> dict:
+    def export_document(self, kind: str | None, context_url: str | None = None) -> dict:
+        """Every individual (or one kind) as one JSON-LD document, its context embedded unless `context_url`."""
         return linked_data.export_document(self.store, kind, context_url)
 
     def history(self) -> list[dict]:
@@ -237,18 +239,57 @@ class KnowledgeBase:
                             "entailments, history and staging graphs change only through `ekb load`; nothing was stored")
 
     def apply(self, delta: Delta) -> GateResult:
-        """A change known as triples (what to add to one graph, what to remove from any), through the gate."""
-        return self._write(delta.apply, delta)
+        """A change known as triples (what to add to one graph, what to remove from any), through the gate.
+        The verdict names the added literals the store keeps in another form than written (`rewritten`); so does
+        a refusal (its findings are about the stored form)."""
+        rewrites = tuple(store_rewrites(delta.added))
+        try:
+            result = self._write(delta.apply, delta)
+        except GateRefused as refused:
+            refused.details.update(rewrites_json(list(rewrites)))
+            raise
+        result.rewritten = rewrites
+        return result
+
+    def import_triples(self, graph: str, triples: list[ox.Triple], described: Sequence[str] = (),
+                       replace: bool = False) -> GateResult:
+        """An import (JSON-LD from a tool) into `graph`, through the gate. It merges; with `replace`, each
+        resource the document describes (`described`: its top-level nodes, not the things it links to) loses
+        what the data graphs asserted about it before. Importing the same document again changes nothing."""
+        removed: tuple[ox.Triple, ...] = ()
+        if replace:
+            subjects = sorted(described)
+            kept = set(triples)
+            # A statement with a blank node cannot be named in a removal (SPARQL's DELETE DATA refuses them).
+            removed = tuple(t for t in self._asserted_about(subjects) if t not in kept
+                            and not isinstance(t.object, ox.BlankNode))
+        return self.apply(Delta(graph, tuple(triples), removed))
+
+    def _asserted_about(self, subjects: list[str]) -> list[ox.Triple]:
+        if not subjects:
+            return []
+        values = " ".join(str(ox.NamedNode(s)) for s in subjects)
+        return list(self.store.construct(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ VALUES ?s {{ {values} }} "
+                                         f"GRAPH ?g {{ ?s ?p ?o }} {DATA_GRAPH_FILTER} "
+                                         f"FILTER(?g NOT IN ({', '.join(str(ox.NamedNode(g)) for g in PROTECTED_GRAPHS)})) }}"))
 
     def replace_graph(self, graph: str, triples: list[ox.Triple]) -> tuple[GateResult, bool]:
-        """Replace one graph's content, through the gate: (the verdict, whether the graph existed before)."""
+        """Replace one graph's content, through the gate: (the verdict, whether the graph existed before). The
+        verdict names the literals the store keeps in another form than written, as `apply`'s does."""
         body = ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
+        rewrites = tuple(nquads_rewrites(body))  # N-Triples is N-Quads
         existed: list[bool] = []  # read under the write lock, when the gate first applies the change
 
         def replace(store: Store) -> None:
             existed.append(self.has_graph(graph))
             store.replace_graphs({graph: body})
-        return self._write(replace), existed[0]
+        try:
+            result = self._write(replace)
+        except GateRefused as refused:
+            refused.details.update(rewrites_json(list(rewrites)))
+            raise
+        result.rewritten = rewrites
+        return result, existed[0]
 
     def drop_graph(self, graph: str) -> GateResult:
         """Remove one graph, through the gate (removing can break a 1..1 link); NotFound if it holds nothing."""

@@ -80,8 +80,9 @@ class NamedQuery:
     parameters: list[Parameter] = field(default_factory=list)
     example: dict[str, str] = field(default_factory=dict)
 
-    def bind(self, values: dict[str, str], page: int | None = None) -> str:
-        """The query text with `values` joined as a VALUES block; raises InputError for bad or missing values."""
+    def bind(self, values: dict[str, str], page: int | None = None, probe_next: bool = False) -> str:
+        """The query text with `values` joined as a VALUES block; raises InputError for bad or missing values.
+        With `probe_next`, the query that asks whether a row follows the page (LIMIT 1 past its end)."""
         known = {p.name for p in self.parameters}
         unknown = sorted(set(values) - known - {"page", "format"})
         if unknown:
@@ -100,7 +101,8 @@ class NamedQuery:
         text = inject_values(self.text, bound) if bound else self.text
         if self.pagination:
             page = max(1, page or 1)
-            text += f"\nLIMIT {self.pagination} OFFSET {(page - 1) * self.pagination}"
+            limit, offset = (1, page * self.pagination) if probe_next else (self.pagination, (page - 1) * self.pagination)
+            text += f"\nLIMIT {limit} OFFSET {offset}"
         return text
 
 

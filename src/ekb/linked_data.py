@@ -8,7 +8,9 @@ and compacted with the one published context, so a program reads stable keys wit
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,28 +23,39 @@ from pyld import jsonld
 from ekb.config import BASE_IRI, DATA_GRAPH_FILTER, ID, INFERRED_GRAPH, UTIL, XSD_INTEGER, sparql_prologue
 from ekb.errors import InputError, NotFound
 from ekb.limits import check_json_depth
+from ekb.shaping import Terms, shape, shape_many, terms_of
 from ekb.store import Store
 
-CONTEXT_VERSION = "v1"
-CONTEXT_FILE = Path(__file__).parent / "contexts" / f"{CONTEXT_VERSION}.jsonld"
+# Every published version stays served unchanged; documents point at the current one. v2 adds the collection
+# envelope's terms (Activity Streams' OrderedCollectionPage, with Hydra's page index and limit).
+CONTEXT_VERSIONS = ("v1", "v2")
+CONTEXT_VERSION = CONTEXT_VERSIONS[-1]
 CONTEXT_PATH = f"/context/{CONTEXT_VERSION}.jsonld"
-CANONICAL_CONTEXT = BASE_IRI + CONTEXT_PATH.lstrip("/")
 
 
 @cache
-def context() -> dict:
-    """The published context document ({"@context": {...}})."""
-    return json.loads(CONTEXT_FILE.read_text(encoding="utf-8"))
+def context(version: str = CONTEXT_VERSION) -> dict:
+    """A published context document ({"@context": {...}})."""
+    if version not in CONTEXT_VERSIONS:
+        raise NotFound(f"no context version {version!r}; the versions are {', '.join(CONTEXT_VERSIONS)}")
+    return json.loads((Path(__file__).parent / "contexts" / f"{version}.jsonld").read_text(encoding="utf-8"))
 
 
-def is_context_url(url: str) -> bool:
-    return url == CANONICAL_CONTEXT or url.endswith(CONTEXT_PATH) or url.endswith("/context.jsonld")
+def context_version_of(url: str) -> str | None:
+    """The version of one of the project's context URLs (on this server, or canonical), else None."""
+    if url.endswith("/context.jsonld"):
+        return CONTEXT_VERSION
+    for version in CONTEXT_VERSIONS:
+        if url.endswith(f"/context/{version}.jsonld"):
+            return version
+    return None
 
 
 def document_loader(url: str, options: dict | None = None) -> dict:
-    """Resolve only the project's own context: fetching arbitrary URLs on behalf of a client is refused."""
-    if is_context_url(url):
-        return {"contextUrl": None, "documentUrl": url, "document": context()}
+    """Resolve only the project's own contexts: fetching arbitrary URLs on behalf of a client is refused."""
+    version = context_version_of(url)
+    if version:
+        return {"contextUrl": None, "documentUrl": url, "document": context(version)}
     raise jsonld.JsonLdError(f"remote context {url} is not loaded: only the ekb context is available offline",
                              "jsonld.LoadDocumentError", code="loading remote context failed")
 
@@ -73,8 +86,9 @@ def to_expanded(triples: list[ox.Triple]) -> list:
     return jsonld.from_rdf(nquads, {"format": "application/n-quads", "useNativeTypes": True})
 
 
-def frame_one(expanded: list, iri: str, context_url: str) -> dict:
-    """The resource framed as the root, with every linked thing embedded as {id, label}."""
+def framed_reference(expanded: list, iri: str, context_url: str) -> dict:
+    """The resource framed as the root by pyld, with every linked thing embedded as {id, label}: the reference
+    the documents `shaping` writes are checked against (tests/test_linked_data.py)."""
     frame = {"@context": context()["@context"], "@id": iri, "@embed": "@always"}
     framed = jsonld.frame(expanded, frame, {**OPTIONS, "omitGraph": True})
     framed.pop("@context", None)
@@ -92,7 +106,7 @@ def resource_document(store: Store, iri: str, context_url: str) -> Document:
     triples = describe(store, [iri])
     if not any(t.subject.value == iri for t in triples):
         raise NotFound(f"nothing is known about <{iri}>: it is not a resource of this knowledge base")
-    body = frame_one(to_expanded(triples), iri, context_url)
+    body = {"@context": context_url, **shape(iri, triples, published_terms())}
     return Document(body, etag_of(triples), triples)
 
 
@@ -100,19 +114,25 @@ def etag_of(triples: list[ox.Triple]) -> str:
     return '"' + hashlib.sha256(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)).hexdigest()[:32] + '"'
 
 
-def collection_items(store: Store, iris: list[str], context_url: str) -> list[dict]:
-    """Each item as its own resource document would show it (without the repeated @context)."""
-    expanded = to_expanded(describe(store, iris))
-    items = []
-    for iri in iris:
-        doc = frame_one(expanded, iri, context_url)
-        doc.pop("@context")
-        items.append(doc)
-    return items
+def collection_items(store: Store, iris: list[str]) -> list[dict]:
+    """Each item as its own resource document shows it (without the repeated @context): one engine query for
+    the page, shaped in one pass."""
+    return shape_many(iris, describe(store, iris), published_terms())
+
+
+@cache
+def published_terms() -> Terms:
+    return terms_of(context()["@context"])
 
 
 def parse_document(data: bytes, source: str) -> list[ox.Triple]:
-    """A JSON-LD document (any context the loader can resolve) as triples; 400-class errors say why.
+    """A JSON-LD document (any context the loader can resolve) as triples; see `parse_import`."""
+    return parse_import(data, source)[0]
+
+
+def parse_import(data: bytes, source: str) -> tuple[list[ox.Triple], list[str]]:
+    """A JSON-LD document as (triples, the IRIs of its top-level nodes: the resources it describes, as opposed
+    to the things it links to and names with a label); 400-class errors say why.
 
     Its nesting is checked on the bytes first: json.loads and pyld both recurse. Nothing is fetched: the document
     loader resolves only the ekb context, so a remote @context or @import is refused. The triples are built from
@@ -126,8 +146,14 @@ def parse_document(data: bytes, source: str) -> list[ox.Triple]:
         raise InputError(f"{source}: not UTF-8 ({err})") from None
     except json.JSONDecodeError as err:
         raise InputError(f"{source}: malformed JSON at line {err.lineno}, column {err.colno}: {err.msg}") from None
+    dropped: list[str | None] = []
     try:
-        dataset = jsonld.to_rdf(document, {**OPTIONS, "base": BASE_IRI})
+        expanded = jsonld.expand(document, {**OPTIONS, "base": BASE_IRI}, on_property_dropped=dropped.append)
+        if dropped:
+            names = sorted({str(name) for name in dropped})
+            raise InputError(f"{source}: unknown key(s) {', '.join(names)}: the @context does not define them, so "
+                             "they would be lost; use the published context's keys (GET /context.jsonld) or full IRIs")
+        dataset = jsonld.to_rdf(expanded, {**OPTIONS, "base": BASE_IRI})
     except jsonld.JsonLdError as err:
         raise InputError(f"{source}: not valid JSON-LD: {_jsonld_reason(err)}") from None
     except (TypeError, ValueError, KeyError, IndexError, AttributeError) as err:  # pyld on shapes it does not expect
@@ -146,7 +172,10 @@ def parse_document(data: bytes, source: str) -> list[ox.Triple]:
             triples.append(ox.Triple(*terms))
     if not triples:
         raise InputError(f"{source}: the JSON-LD document holds no triples (are its keys in its @context?)")
-    return triples
+    nodes = [n for top in expanded for n in (top.get("@graph", [top]) if isinstance(top, dict) else [])]
+    described = sorted({n["@id"] for n in nodes if isinstance(n, dict) and isinstance(n.get("@id"), str)
+                        and not n["@id"].startswith("_:")})
+    return triples, described
 
 
 XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -175,9 +204,10 @@ def _jsonld_reason(err: Exception) -> str:
     return "; ".join(p for p in parts if p)
 
 
-def export_document(store: Store, kind: str | None = None, context_url: str = CANONICAL_CONTEXT) -> dict:
-    """The whole knowledge base (every individual), or one kind, as one framed JSON-LD document:
-    {"@context": ..., "@graph": [resource documents]}."""
+def export_document(store: Store, kind: str | None = None, context_url: str | None = None) -> dict:
+    """The whole knowledge base (every individual), or one kind, as one JSON-LD document:
+    {"@context": ..., "@graph": [resource documents]}. The context is embedded, so any processor reads the file
+    offline; with `context_url` (the server's /context/v2.jsonld) it points there instead."""
     if kind is None:
         where = f'?item ?p ?o . FILTER(isIRI(?item) && STRSTARTS(STR(?item), "{ID}"))'
     elif kind in COLLECTIONS:
@@ -185,7 +215,8 @@ def export_document(store: Store, kind: str | None = None, context_url: str = CA
     else:
         raise InputError(f"unknown kind {kind!r}; the kinds are: {', '.join(COLLECTIONS)}")
     rows = store.select(sparql_prologue() + f"SELECT DISTINCT ?item WHERE {{ {where} }} ORDER BY ?item")
-    return {"@context": context_url, "@graph": collection_items(store, [r["item"].value for r in rows], context_url)}
+    return {"@context": context_url or context()["@context"],
+            "@graph": collection_items(store, [r["item"].value for r in rows])}
 
 
 # The main kinds: kind -> (class, {filter name: (property, kind of value)}), for collections and exports.
@@ -232,9 +263,60 @@ def filter_term(name: str, value: str, kind: str) -> ox.NamedNode | ox.Literal:
         raise InputError(f"filter {name}: {value!r} is not an IRI or a slug") from None
 
 
-def collection_page(store: Store, kind: str, filters: dict[str, str], page: int, size: int,
-                    context_url: str) -> tuple[int, list[dict]]:
-    """(how many items match, the items of one page as JSON-LD documents), ordered by label."""
+@dataclass(frozen=True)
+class Page:
+    """One page of a collection: its items as documents, and the triples they were shaped from."""
+
+    kind: str
+    number: int
+    size: int
+    total: int
+    iris: list[str]
+    items: list[dict]
+    triples: list[ox.Triple]
+
+    @property
+    def has_next(self) -> bool:
+        return self.number * self.size < self.total
+
+    @property
+    def etag(self) -> str:
+        digest = hashlib.sha256(ox.serialize(self.triples, format=ox.RdfFormat.N_TRIPLES))
+        digest.update(f"{self.kind}|{self.number}|{self.size}|{self.total}".encode())
+        return '"' + digest.hexdigest()[:32] + '"'
+
+    def document(self, url: str, collection: str, context_url: str, next_url: str | None,
+                 prev_url: str | None) -> dict:
+        """The page as an Activity Streams OrderedCollectionPage (every key in the published context)."""
+        body = {"@context": context_url, "id": url, "type": ["OrderedCollectionPage"], "kind": self.kind,
+                "partOf": collection, "totalItems": self.total, "startIndex": (self.number - 1) * self.size,
+                "page": self.number, "pageSize": self.size, "items": self.items}
+        if next_url:
+            body["next"] = next_url
+        if prev_url:
+            body["prev"] = prev_url
+        return body
+
+    def rdf(self) -> list[ox.Triple]:
+        """The items' own statements (what their documents say, without the labels of what they link to)."""
+        own = set(self.iris)
+        return [t for t in self.triples if isinstance(t.subject, ox.NamedNode) and t.subject.value in own]
+
+    def csv(self) -> str:
+        """One row per item: its IRI, types and label."""
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["id", "type", "label"])
+        for item in self.items:
+            label = item.get("label", "")
+            writer.writerow([item["id"], " ".join(item.get("type", [])),
+                             label if isinstance(label, str) else "; ".join(map(str, label))])
+        return out.getvalue()
+
+
+def collection_page(store: Store, kind: str, filters: dict[str, str], page: int, size: int) -> Page:
+    """One page of a collection, ordered by label: three engine queries (count, page, descriptions) whatever
+    the page size, shaped in one pass."""
     if kind not in COLLECTIONS:
         raise NotFound(f"no collection {kind!r}; the collections are: {', '.join(COLLECTIONS)}")
     cls, known = COLLECTIONS[kind]
@@ -247,4 +329,6 @@ def collection_page(store: Store, kind: str, filters: dict[str, str], page: int,
     total = int(store.select(prologue + f"SELECT (COUNT(DISTINCT ?item) AS ?c) WHERE {{ {where} }}")[0]["c"].value)
     rows = store.select(prologue + f"SELECT DISTINCT ?item WHERE {{ {where} }} "
                         f"ORDER BY ?label ?item LIMIT {size} OFFSET {(page - 1) * size}")
-    return total, collection_items(store, [r["item"].value for r in rows], context_url)
+    iris = [r["item"].value for r in rows]
+    triples = describe(store, iris)
+    return Page(kind, page, size, total, iris, shape_many(iris, triples, published_terms()), triples)

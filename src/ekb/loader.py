@@ -33,6 +33,7 @@ from ekb.config import (
 from ekb.errors import InputError, RdfSyntaxError
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, by_name, for_file
 from ekb.limits import check_rdf_limits
+from ekb.literals import Rewrite, file_rewrites
 from ekb.reasoning import Reasoner, materialise, reasoner_named
 from ekb.store import NTRIPLES, Store, clean_parser_message, engine_input
 from ekb.terms import triple_to_ox
@@ -57,6 +58,8 @@ class LoadReport:
     kept: list[str] = field(default_factory=list)  # data graphs no file holds, written through the API
     seconds: float = 0.0
     reasoner: str = ""
+    # file (as shown, relative to the project) -> the literals the store keeps in another form (ekb.literals)
+    rewritten: dict[str, list[Rewrite]] = field(default_factory=dict)
 
 
 def data_graph_name(relative: Path) -> str:
@@ -186,6 +189,7 @@ def load(store: Store, settings: Settings, progress: Progress = lambda _: None,
     run = uuid.uuid4().hex[:12]
     staged = {g: staging_name(run, g) for g in (ONTOLOGY_GRAPH, SHAPES_GRAPH)}
     files: dict[str, tuple[Path, ox.RdfFormat] | None] = {}  # the one file a graph comes from, if one
+    rewritten: dict[str, list[Rewrite]] = {}
     previous = loaded_graphs(store)
     with store.staging_area() as stage:
         try:
@@ -195,6 +199,8 @@ def load(store: Store, settings: Settings, progress: Progress = lambda _: None,
                 staged.setdefault(source.graph, staging_name(run, source.graph))
                 data, fmt = read_source(source.path, label)
                 stage.load_graph(staged[source.graph], data, fmt, label)
+                if rewrites := file_rewrites(data, fmt, BASE_IRI):  # parses: the file is known to be well-formed
+                    rewritten[label] = rewrites
                 files[source.graph] = (data, fmt) if source.graph not in files and isinstance(data, Path) else None
             from_files = [g for g in staged if g.startswith(DATA_GRAPH_PREFIX)]
             staged[LOAD_MANIFEST_GRAPH] = staging_name(run, LOAD_MANIFEST_GRAPH)
@@ -216,4 +222,4 @@ def load(store: Store, settings: Settings, progress: Progress = lambda _: None,
             raise
         drop_staging(stage, run)  # the kept graphs' staging copies
     return LoadReport(graphs=store.counts(), dropped=stale, kept=kept, seconds=time.perf_counter() - started,
-                      reasoner=reasoner.name)
+                      reasoner=reasoner.name, rewritten=rewritten)

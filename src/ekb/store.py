@@ -407,12 +407,13 @@ class RemoteStore(Store):
     def query(self, sparql, *, solution_format=JSON_RESULTS, graph_format=NTRIPLES,
               default_graphs=(), named_graphs=(), timeout_s=None, max_bytes=None, base_iri=None) -> Answer:
         form: dict[str, str | list[str]] = {"query": with_base(sparql, base_iri)}
+        shift = len(base_prefix(base_iri)) if base_iri else 0
         if default_graphs:
             form["default-graph-uri"] = list(default_graphs)
         if named_graphs:
             form["named-graph-uri"] = list(named_graphs)
         accept = f"{solution_format.media_type}, {graph_format.media_type};q=0.9"
-        response = self._send(self.endpoint, data=form, headers={"Accept": accept}, timeout=timeout_s)
+        response = self._send(self.endpoint, data=form, headers={"Accept": accept}, timeout=timeout_s, shift=shift)
         if max_bytes is not None and len(response.content) > max_bytes:
             raise LimitExceeded(f"the answer is larger than the limit of {max_bytes:,} bytes; add a LIMIT or narrow the query")
         media_type = response.headers.get("content-type", "").split(";")[0].strip()
@@ -422,12 +423,13 @@ class RemoteStore(Store):
     def update(self, sparql: str, base_iri: str | None = None) -> None:
         if sparql.strip():
             self._send(self.update_endpoint, content=with_base(sparql, base_iri).encode("utf-8"),
+                       shift=len(base_prefix(base_iri)) if base_iri else 0,
                        headers={"Content-Type": "application/sparql-update"})
 
     def close(self) -> None:
         self._http.close()
 
-    def _send(self, url: str, timeout: float | None = None, **kwargs) -> httpx.Response:
+    def _send(self, url: str, timeout: float | None = None, shift: int = 0, **kwargs) -> httpx.Response:
         try:
             extra = {"timeout": timeout} if timeout else {}
             response = self._http.post(url, **kwargs, **extra)
@@ -436,7 +438,7 @@ class RemoteStore(Store):
         except httpx.HTTPError as err:
             raise StoreUnavailable(f"cannot reach the SPARQL server at {url}: {err}") from err
         if response.status_code == 400:
-            raise QuerySyntaxError(f"the SPARQL server rejected the request: {response.text.strip()}")
+            raise QuerySyntaxError(f"the SPARQL server rejected the request: {_unshifted(response.text.strip(), shift)}")
         if response.status_code >= 300:
             raise StoreUnavailable(
                 f"the SPARQL server at {url} answered {response.status_code}: {response.text.strip()[:500]}")
@@ -445,8 +447,19 @@ class RemoteStore(Store):
 
 def with_base(sparql: str, base_iri: str | None) -> str:
     """The request with `base_iri` as its first BASE: the server resolves relative IRIs against ours, not its
-    own endpoint's (a BASE the request declares itself still applies after it, resolved against ours)."""
-    return f"BASE {ox.NamedNode(base_iri)}\n{sparql}" if base_iri else sparql
+    own endpoint's (a BASE the request declares itself still applies after it, resolved against ours). It goes
+    on the first line, and `_unshifted` takes its length off the server's error positions there."""
+    return f"{base_prefix(base_iri)}{sparql}" if base_iri else sparql
+
+
+def base_prefix(base_iri: str) -> str:
+    return f"BASE {ox.NamedNode(base_iri)} "
+
+
+def _unshifted(message: str, shift: int) -> str:
+    """A server's error message with its positions on line 1 (`1:COLUMN`) moved back by `shift` columns, the
+    length of the BASE `with_base` put there: the client is shown positions in the text it sent."""
+    return re.sub(r"\b1:(\d+)", lambda m: f"1:{max(1, int(m.group(1)) - shift)}", message) if shift else message
 
 
 def guess_update_endpoint(endpoint: str) -> str:

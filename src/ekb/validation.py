@@ -22,7 +22,9 @@ import pyoxigraph as ox
 import pyshacl
 import pyshacl_turbo
 import rdflib
+from pyshacl_turbo.rdf import Input as TurboInput
 
+from ekb.closure import closure_ntriples
 from ekb.config import ID, SH, SHAPES_GRAPH, is_data_graph
 from ekb.errors import EkbError, InputError
 from ekb.findings import Report
@@ -53,24 +55,24 @@ def _graph(nt: bytes, faithful: bool = False) -> rdflib.Graph:
 
 
 class TurboEngine:
-    """pyshacl-turbo: pyshacl's behaviour, evaluated in Rust, on a pyoxigraph store it reads natively.
+    """pyshacl-turbo: pyshacl's behaviour, evaluated in Rust.
 
-    Two workarounds, both checked against pyshacl by the tests: the shapes are compiled once per version
-    (compiling costs more than validating a small change), and their plain string literals are given the
-    explicit datatype xsd:string, because pyshacl-turbo 0.6.5 compares a store's plain literals as
-    xsd:string ones (RDF 1.1 says they are the same) and would otherwise fail sh:in ("Approved")."""
+    Both graphs reach it as the N-Triples ekb holds, read by its own parser, which keeps every literal as
+    written: the store's data as the store holds it, a file's as the file says ("7"^^xsd:int stays an xsd:int),
+    so `faithful` changes nothing here. Not as a pyoxigraph store: pyshacl-turbo 0.6.5 reads a store's strings
+    as "x"^^xsd:string, which then equal neither the shapes' "x" (sh:in ("Approved") fails) nor a string in a
+    SPARQL constraint's text (W3C pre-binding-005: `$this ex:property "Label"` matches nothing). Read from
+    N-Triples, a string is one term everywhere, as RDF 1.1 says. `Input` is pyshacl-turbo's own carrier for
+    serialised data (an internal class; the version is pinned and the W3C suite runs through it). The shapes
+    are compiled once per version: compiling costs more than validating a small change."""
 
     name = "pyshacl-turbo"
 
     def validate(self, data_nt, shapes_nt, focus_nodes=None, faithful=False):
         options = {"focus_nodes": [rdflib.URIRef(n) for n in focus_nodes]} if focus_nodes else {}
-        if faithful:  # an rdflib graph keeps "7"^^xsd:int as written; a pyoxigraph store would read it as integer
-            data = _typed_strings(_graph(data_nt, faithful=True))
-        else:
-            data = ox.Store()
-            data.load(data_nt, format=ox.RdfFormat.N_TRIPLES)
+        data = TurboInput(data_nt.decode("utf-8"), "nquads", None, {}, preserve_ids=True)
         with engine_failures(self.name):
-            _, report, _ = compiled(shapes_nt, faithful).validate(data, **options)
+            _, report, _ = compiled(shapes_nt).validate(data, **options)
         if not isinstance(report, rdflib.Graph):
             raise InputError(f"the shapes cannot be used: {report}")
         return report
@@ -122,18 +124,36 @@ def check_sparql_constraints(shapes_nt: bytes) -> None:
 
 
 @lru_cache(maxsize=8)
-def compiled(shapes_nt: bytes, faithful: bool = False):
-    return pyshacl_turbo.compile_shapes(_typed_strings(_graph(shapes_nt, faithful)), advanced=True)
+def compiled(shapes_nt: bytes):
+    """The shapes compiled by pyshacl-turbo, read by its own N-Triples parser (literals as written)."""
+    return pyshacl_turbo.compile_shapes(shapes_nt, shacl_graph_format="nt", advanced=True)
 
 
-def _typed_strings(graph: rdflib.Graph) -> rdflib.Graph:
-    """The graph with its plain literals typed xsd:string, as pyshacl-turbo compares them (see TurboEngine)."""
-    typed = rdflib.Graph()
-    for s, p, o in graph:
-        if isinstance(o, rdflib.Literal) and o.datatype is None and o.language is None:
-            o = rdflib.Literal(str(o), datatype=rdflib.XSD.string)
-        typed.add((s, p, o))
-    return typed
+# The boolean parameters that switch something on: SHACL activates each only when its value is the literal true.
+SWITCHES = tuple(SH + name for name in ("closed", "deactivated", "uniqueLang", "qualifiedValueShapesDisjoint"))
+XSD_BOOLEAN = ox.NamedNode("http://www.w3.org/2001/XMLSchema#boolean")
+TRUE, FALSE = ox.Literal("true", datatype=XSD_BOOLEAN), ox.Literal("false", datatype=XSD_BOOLEAN)
+
+
+@lru_cache(maxsize=8)
+def prepared_shapes(shapes_nt: bytes) -> bytes:
+    """The shapes as SHACL reads them, where the engines read them otherwise: a switch (sh:closed,
+    sh:deactivated, sh:uniqueLang, sh:qualifiedValueShapesDisjoint) is on only when its value is the RDF term
+    true ("If $uniqueLang is true"); "1"^^xsd:boolean is another term and leaves it off (W3C uniqueLang-002),
+    where the engines take the boolean's value (both for sh:uniqueLang, pyshacl for sh:closed and
+    sh:deactivated). Such a value is written false, which both read as off. Anything else (and the bytes
+    themselves, when nothing needs it) is left as it is: the compiled shapes are cached by their bytes, and
+    blank node labels tie the report to the shapes."""
+    if not any(switch.encode() in shapes_nt for switch in SWITCHES):
+        return shapes_nt
+    triples, changed = [], False
+    for triple in ox.parse(shapes_nt, format=ox.RdfFormat.N_TRIPLES):
+        value = triple.object
+        if (triple.predicate.value in SWITCHES and isinstance(value, ox.Literal) and value.datatype == XSD_BOOLEAN
+                and value != TRUE):
+            triple, changed = ox.Triple(triple.subject, triple.predicate, FALSE), True
+        triples.append(triple)
+    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES) if changed else shapes_nt
 
 
 class PyshaclEngine:
@@ -162,9 +182,15 @@ def engine_named(name: str) -> ShaclEngine:
 
 
 def split_store(store: Store) -> tuple[bytes, bytes]:
-    """(data with the ontology, shapes) as N-Triples, read graph by graph from the store."""
+    """(data with the ontology, shapes) as N-Triples, read graph by graph from the store.
+
+    The data is the asserted data graphs and the ontology, plus their inverse- and sub-property closure
+    (`ekb.closure`): a fact stated with either property of a declared inverse pair, or with a sub-property of
+    the one a rule reads, is seen by the rule. Never the inferred graph, whose OWL RL typing would make
+    sh:class checks pass vacuously; the closure adds no rdf:type."""
     graphs = store.graphs()
     data = b"".join(store.graph_ntriples(g) for g in graphs if is_data_graph(g))
+    data += closure_ntriples(store)
     shapes = store.graph_ntriples(SHAPES_GRAPH) if SHAPES_GRAPH in graphs else b""
     return data, shapes
 
@@ -193,7 +219,7 @@ def _run(engine: ShaclEngine, data_nt: bytes, shapes_nt: bytes, focus_nodes: lis
     started = dt.datetime.now(dt.UTC).replace(microsecond=0)
     clock = time.perf_counter()
     check_sparql_constraints(shapes_nt)
-    report_graph = engine.validate(data_nt, shapes_nt, focus_nodes, faithful=faithful)
+    report_graph = engine.validate(data_nt, prepared_shapes(shapes_nt), focus_nodes, faithful=faithful)
     findings, rules = interpret(report_graph, shapes_nt, context, enrich)
     return Report(findings, rules, engine.name, started.isoformat().replace("+00:00", "Z"),
                   time.perf_counter() - clock, data_nt.count(b"\n"), report_graph)

@@ -8,12 +8,7 @@ known_failures": delete its line. Every test not listed must pass.
 
 KNOWN_FAILURES: dict[str, str] = {
     # --- SHACL --------------------------------------------------------------------------------------------------
-    # Engine behaviour.
-    "shacl/core/property/uniqueLang-002": "sh:uniqueLang \"1\"^^xsd:boolean is taken as true: a UniqueLang violation, "
-                                          "sh:conforms false (expected true: only true activates it)",
-    "shacl/sparql/pre-binding/pre-binding-005@default": "pyshacl-turbo: no result from the SELECT whose nested "
-                                                        "group tests FILTER (bound($this)) (pre-binding): sh:conforms true "
-                                                        "(expected false, 1 result)",
+    # Engine behaviour: pyshacl, the reference engine (the default engine passes all 120).
     "shacl/sparql/pre-binding/shapesGraph-001@pyshacl": "pyshacl: NotImplementedError 'SPARQL Constraint text has $shapesGraph "
                                                         "in it, but Shapes Graph is not currently supported' (exit 1, no report)",
     "shacl/sparql/node/prefixes-001@pyshacl": "pyshacl: 'Unknown namespace prefix : ex': it does not follow sh:prefixes through "

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import gzip
 import logging
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ekb import __version__
@@ -41,8 +45,53 @@ class HeadAsGet:
         await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
+class Gzip:
+    """gzip for every whole response over 1 KiB whose client accepts it, compressed in a worker thread (a large
+    SPARQL answer compressed on the event loop would stall every other request). Streamed responses pass as
+    they are."""
+
+    MIN_BYTES = 1024
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        accepts = scope["type"] == "http" and any(
+            name == b"accept-encoding" and b"gzip" in value.lower() for name, value in scope["headers"])
+        if not accepts:
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+
+        async def compressing(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if start is None or message["type"] != "http.response.body":
+                await send(message)
+                return
+            pending, start = start, None
+            body = message.get("body", b"")
+            headers = MutableHeaders(raw=pending["headers"])
+            if message.get("more_body") or len(body) < self.MIN_BYTES or "content-encoding" in headers:
+                await send(pending)
+                await send(message)
+                return
+            body = await anyio.to_thread.run_sync(gzip.compress, body, 6)
+            headers["Content-Encoding"] = "gzip"
+            headers["Content-Length"] = str(len(body))
+            headers.add_vary_header("Accept-Encoding")
+            await send(pending)
+            await send({"type": "http.response.body", "body": body, "more_body": False})
+
+        await self.app(scope, receive, compressing)
+
+
 def create_app(kb: KnowledgeBase) -> FastAPI:
-    app = FastAPI(
+    # /docs and /redoc with their scripts and styles shipped in a package (fastapi-offline), not from a CDN: the
+    # pages work on a machine without internet.
+    app = FastAPIOffline(
         title="ekb: enterprise knowledge base",
         version=__version__,
         description="SPARQL, governance reports and JSON-LD over the Quantum Energy knowledge graph.",
@@ -51,6 +100,7 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
         redirect_slashes=False,
     )
     app.state.kb = kb
+    app.add_middleware(Gzip)
     app.add_middleware(HeadAsGet)
     if kb.settings.cors:  # browser tools on other origins (YASGUI, notebooks); writes still need the token
         app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST", "PUT", "DELETE"],

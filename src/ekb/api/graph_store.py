@@ -131,7 +131,7 @@ async def replace_graph(request: Request, path: str = "") -> Response:
     kb, graph = kb_of(request), writable_graph(request, path)
     triples = await _document(request, graph)
     result, existed = await run_in_threadpool(kb.replace_graph, graph, triples)
-    return write_response(result) if existed else Response(status_code=201)
+    return write_response(result, 200 if existed else 201)
 
 
 async def add_to_graph(request: Request, path: str = "") -> Response:
@@ -145,9 +145,7 @@ async def add_to_graph(request: Request, path: str = "") -> Response:
     existed = False if created else await run_in_threadpool(kb.has_graph, graph)
     delta = Delta(graph, added=tuple(await _document(request, graph)))
     result = await run_in_threadpool(kb.apply, delta)
-    if existed:
-        return write_response(result)
-    return Response(status_code=201, headers={"Location": graph} if created else {})
+    return write_response(result, 200 if existed else 201, {"Location": graph} if created else None)
 
 
 async def drop_graph(request: Request, path: str = "") -> Response:

@@ -31,9 +31,8 @@ from ekb.api.protocol import (
     require_write_token,
 )
 from ekb.config import BASE_IRI, DATA_GRAPH_PREFIX, PREFIXES
-from ekb.gate import Delta
-from ekb.linked_data import COLLECTIONS, CONTEXT_PATH, Document, context
-from ekb.linked_data import parse_document as parse_jsonld
+from ekb.linked_data import COLLECTIONS, CONTEXT_PATH, Document, Page, context, parse_import
+from ekb.literals import rewrites_json
 
 router = APIRouter(tags=["linked data"])
 JSONLD = "application/ld+json"
@@ -47,9 +46,13 @@ def context_url(request: Request) -> str:
 
 
 @router.get("/context.jsonld", summary="The published JSON-LD context (current version)")
-@router.get(CONTEXT_PATH, summary="The published JSON-LD context, version 1")
-def get_context() -> JSONResponse:
+def get_current_context() -> JSONResponse:
     return JSONResponse(context(), media_type=JSONLD, headers={"Cache-Control": "public, max-age=86400"})
+
+
+@router.get("/context/{version}.jsonld", summary="A published JSON-LD context, by version (each stays served unchanged)")
+def get_context(version: str) -> JSONResponse:
+    return JSONResponse(context(version), media_type=JSONLD, headers={"Cache-Control": "public, max-age=86400"})
 
 
 def local_link(iri: str) -> str:
@@ -150,33 +153,79 @@ def list_collections(request: Request) -> JSONResponse:
                          for k, (_, f) in COLLECTIONS.items()])
 
 
-@router.get("/collections/{kind}", summary="A paginated, filterable collection of one kind, as framed JSON-LD")
+COLLECTION_VIEWS = {**VIEWS, "text/csv": "csv"}
+
+
+@router.get("/collections/{kind}", summary="A page of a filterable collection of one kind: JSON-LD (an Activity "
+            "Streams OrderedCollectionPage), Turtle, N-Triples, CSV or HTML")
 async def get_collection(kind: str, request: Request) -> Response:
     params = dict(request.query_params)
+    params.pop("format", None)
     page, size = parse_int(params.pop("page", "1"), "page", 1, MAX_PAGE), parse_int(params.pop("size", "50"), "size", 1, 500)
-    total, items = await run_in_threadpool(kb_of(request).collection, kind, params, page, size, context_url(request))
+    view = negotiate_view(request, COLLECTION_VIEWS, "a collection")
+    result = await run_in_threadpool(kb_of(request).collection, kind, params, page, size)
     here = public_url(request)
-    body = {"@context": context_url(request), "id": str(here), "type": ["Collection"], "kind": kind,
-            "totalItems": total, "page": page, "pageSize": size, "items": items}
-    links = []
-    if page * size < total:
-        body["next"] = str(here.include_query_params(page=page + 1))
-        links.append(f'<{body["next"]}>; rel="next"')
-    if page > 1:
-        body["prev"] = str(here.include_query_params(page=page - 1))
-        links.append(f'<{body["prev"]}>; rel="prev"')
-    headers = {"Link": ", ".join(links)} if links else {}
-    text = await in_thread(lambda: json.dumps(body, indent=2, ensure_ascii=False))
-    return Response(text, media_type=JSONLD, headers=headers)
+    next_url = str(here.include_query_params(page=page + 1)) if result.has_next else None
+    prev_url = str(here.include_query_params(page=page - 1)) if page > 1 else None
+    etag = f'{result.etag[:-1]}-{view}"'
+    links = [f'<{url}>; rel="{rel}"' for url, rel in ((next_url, "next"), (prev_url, "prev")) if url]
+    headers = {"ETag": etag, "Vary": "Accept", **({"Link": ", ".join(links)} if links else {})}
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    collection = str(public_url(request, f"/collections/{kind}"))
+    body = result.document(str(here), collection, context_url(request), next_url, prev_url)
+    text, media_type = await in_thread(render_page, result, body, view)
+    return Response(text, media_type=media_type, headers=headers)
 
 
-@router.post("/import", summary="Import a JSON-LD document into a named graph, through the governance gate")
-async def import_jsonld(request: Request) -> Response:
+def render_page(page: Page, body: dict, view: str) -> tuple[str | bytes, str]:
+    """A collection page in one view, as (body, media type); serialising is done in a worker thread."""
+    if view == "jsonld":
+        return json.dumps(body, indent=2, ensure_ascii=False), JSONLD
+    if view == "csv":
+        return page.csv(), "text/csv; charset=utf-8"
+    if view == "html":
+        return collection_html(body), "text/html; charset=utf-8"
+    if view == "turtle":
+        return ox.serialize(page.rdf(), format=ox.RdfFormat.TURTLE, prefixes=TURTLE_PREFIXES), "text/turtle; charset=utf-8"
+    return ox.serialize(page.rdf(), format=ox.RdfFormat.N_TRIPLES), "application/n-triples; charset=utf-8"
+
+
+def collection_html(body: dict) -> str:
+    rows = "".join(f'<tr><td><a href="{escape(local_link(item["id"]))}">{escape(str(item.get("label", item["id"])))}'
+                   f'</a></td><td>{escape(", ".join(item.get("type", [])))}</td></tr>' for item in body["items"])
+    nav = " · ".join(f'<a href="{escape(body[key])}" rel="{key}">{name}</a>'
+                     for key, name in (("prev", "previous page"), ("next", "next page")) if key in body)
+    first = body["startIndex"] + 1 if body["items"] else 0
+    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(body["kind"])}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1d2330}}
+th,td{{text-align:left;padding:.3rem 1rem .3rem 0}}</style></head><body>
+<p><a href="/sparql">SPARQL</a> · <a href="/queries">curated queries</a> · <a href="/docs">API</a></p>
+<h1>{escape(body["kind"])}</h1><p>{first}–{body["startIndex"] + len(body["items"])} of {body["totalItems"]}</p>
+<table><tr><th>label</th><th>type</th></tr>{rows}</table><p>{nav}</p>
+<p>Also as <a href="?format=jsonld">JSON-LD</a>, <a href="?format=turtle">Turtle</a>, <a href="?format=csv">CSV</a>.</p>
+</body></html>"""
+
+
+async def _import(request: Request, replace: bool) -> Response:
     require_write_token(request)
     graph = parse_iri(request.query_params.get("graph", DATA_GRAPH_PREFIX + "imported"), "the graph parameter")
     refuse_protected(graph)
-    triples = await parse_in_thread(parse_jsonld, await read_body(request), "the request body")
-    delta = Delta(graph, added=tuple(triples))
-    result = await run_in_threadpool(kb_of(request).apply, delta)
-    findings = result.as_json()["newFindings"]
-    return JSONResponse({"graph": graph, "triples": len(triples), "newFindings": findings}, status_code=201)
+    triples, described = await parse_in_thread(parse_import, await read_body(request), "the request body")
+    result = await run_in_threadpool(kb_of(request).import_triples, graph, triples, described, replace)
+    body = result.as_json()
+    return JSONResponse({"graph": graph, "triples": len(triples), "inserted": result.inserted,
+                         "deleted": result.deleted, "newFindings": body["newFindings"],
+                         **rewrites_json(list(result.rewritten))},
+                        status_code=201 if result.inserted else 200)
+
+
+@router.post("/import", summary="Merge a JSON-LD document into a named graph, through the governance gate")
+async def import_jsonld(request: Request) -> Response:
+    return await _import(request, replace=False)
+
+
+@router.put("/import", summary="Import a JSON-LD document, replacing the description of every resource it "
+                               "describes, through the governance gate")
+async def replace_jsonld(request: Request) -> Response:
+    return await _import(request, replace=True)

@@ -23,6 +23,8 @@ from ekb.config import BASE_IRI, PROTECTED_GRAPHS, STAGING_PREFIX
 from ekb.errors import Forbidden, InputError, LimitExceeded, QuerySyntaxError, QueryTimeout, RequestTimeout, Unauthorized
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, SOLUTION_FORMATS, Format, best_match, by_name, negotiate
 from ekb.kb import KnowledgeBase
+from ekb.linked_data import parse_document
+from ekb.literals import rewrites_json
 from ekb.loader import parse_bytes
 from ekb.store import Answer
 
@@ -197,8 +199,15 @@ async def parse_in_thread(function: Callable[..., T], *args, source: str = "the 
 
 async def parse_rdf(data: bytes, media_type: str, source: str = "the request body",
                     base_iri: str = BASE_IRI) -> list[ox.Triple]:
-    """An uploaded RDF document of a known media type as triples, parsed in a worker thread."""
+    """An uploaded RDF document of a known media type as triples, parsed in a worker thread. JSON-LD is read as
+    /import reads it (the project's contexts resolve offline, nothing is fetched), so a tool can send back,
+    or dry-run, exactly what the server emits."""
+    if by_name(media_type, GRAPH_FORMATS) is JSONLD_FORMAT:
+        return await parse_in_thread(parse_document, data, source, source=source)
     return await parse_in_thread(parse_bytes, data, media_type, source, base_iri, source=source)
+
+
+JSONLD_FORMAT = by_name("application/ld+json", GRAPH_FORMATS)
 
 
 # --- input checks ------------------------------------------------------------------------------------------
@@ -345,17 +354,25 @@ def require_write_token(request: Request) -> None:
 
 def update_response(result) -> JSONResponse:
     """A SPARQL Update's outcome, always with a body: how many triples it inserted and deleted (an update that
-    matched nothing says so, instead of a bare success), and the warnings and infos it added."""
+    matched nothing says so, instead of a bare success), and the warnings and infos it added. Its literals are
+    not inspected before the store normalises them (see `ekb.literals`): a result that names rewritten
+    literals (none, today) has them in the body, as a write's does."""
     body = {"accepted": True, "inserted": result.inserted, "deleted": result.deleted,
-            "newFindings": [f.as_json() for f in result.new_findings]}
+            "newFindings": [f.as_json() for f in result.new_findings], **rewrites_json(list(result.rewritten))}
     if not (result.inserted or result.deleted):
         body["note"] = ("the update changed nothing: its patterns matched no triples, or it inserted only what "
                         "was there already (an update's WHERE reads the graphs it names: use GRAPH ?g or USING)")
     return JSONResponse(body)
 
 
-def write_response(result) -> Response:
-    """204 when a write added nothing to report; 200 with the warnings and infos it added otherwise."""
-    if not result.new_findings:
-        return Response(status_code=204)
-    return JSONResponse({"accepted": True, "newFindings": [f.as_json() for f in result.new_findings]})
+def write_response(result, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A write's outcome: 204 when it has nothing to report; else `status_code` (200, or 201 for a write that
+    created its graph) with the warnings and infos it added and the literals the store keeps in another form
+    than written (`rewrittenLiterals`, the first few, and their count): the store holds "7"^^xsd:integer where
+    the client sent "7"^^xsd:int, and the client is told. A created graph with nothing to report answers 201
+    without a body."""
+    rewritten = rewrites_json(list(result.rewritten))
+    if not (result.new_findings or rewritten):
+        return Response(status_code=204 if status_code == 200 else status_code, headers=headers)
+    return JSONResponse({"accepted": True, "newFindings": [f.as_json() for f in result.new_findings], **rewritten},
+                        status_code=status_code, headers=headers)

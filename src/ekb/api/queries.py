@@ -12,11 +12,13 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from ekb.api.protocol import (
     MAX_PAGE,
     answer_query,
     base_url,
+    engine_errors,
     in_thread,
     kb_of,
     parse_int,
@@ -65,7 +67,12 @@ async def run_query(name: str, request: Request) -> Response:
         formats = result_formats(request, request.query_params.get("format"))
         response = await answer_query(request, lambda s, g: kb.sparql(text, s, g), formats)
     if query.pagination:
-        response.headers["Link"] = pagination_links(request, page or 1)
+        probe = query.bind(values, page, probe_next=True)
+        with engine_errors():
+            following = await run_in_threadpool(kb.sparql, probe)
+        links = pagination_links(request, page or 1, bool(json.loads(following.body)["results"]["bindings"]))
+        if links:
+            response.headers["Link"] = links
     return response
 
 
@@ -102,10 +109,11 @@ def _query_string(values: dict[str, str], fmt: str) -> str:
     return urlencode({**values, "format": fmt})
 
 
-def pagination_links(request: Request, page: int) -> str:
-    """RFC 8288 links to the next and previous pages, under the configured base URL."""
+def pagination_links(request: Request, page: int, has_next: bool) -> str:
+    """RFC 8288 links to the next page (only if a row follows this one: a client that follows `next` stops)
+    and the previous one, under the configured base URL."""
     here = public_url(request)
-    links = [f'<{here.include_query_params(page=page + 1)}>; rel="next"']
+    links = [f'<{here.include_query_params(page=page + 1)}>; rel="next"'] if has_next else []
     if page > 1:
         links.append(f'<{here.include_query_params(page=page - 1)}>; rel="prev"')
     return ", ".join(links)
