@@ -17,7 +17,7 @@ def ekb(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
-COMMANDS = ("serve", "load", "query", "export", "stats", "validate", "import")
+COMMANDS = ("serve", "load", "query", "export", "stats", "validate", "import", "changes")
 
 
 def test_help_lists_every_command():

@@ -27,7 +27,7 @@ TOKEN = "import-token"
 
 def http_loader(url: str, options=None) -> dict:
     """A consumer's own document loader: it fetches the context over HTTP like any client would."""
-    response = web.get(url, headers={"Accept": "application/ld+json"}, timeout=10)
+    response = web.get(url, headers={"Accept": "application/ld+json"})  # the generous default of tests/web.py
     response.raise_for_status()
     return {"contextUrl": None, "documentUrl": url, "document": response.json()}
 

@@ -614,6 +614,10 @@ def test_turtle_nesting_is_exact_and_counts_only_what_is_open():
         check_turtle_nesting(b"<urn:s> <urn:p> " + b'"[(" ' * 300 + b"# [[[[ \n .", "t.ttl", n3)  # strings, comments
     graphs = b"[ <urn:p> 1 ] " * 300 + b"{ " * 100 + b"<urn:s> <urn:p> " + b"[ <urn:p> " * 200 + b"1" + b" ]" * 200
     check_turtle_nesting(graphs, "t.trig", False)  # TriG's braces neither open nor close a nesting
+    inside = b"[ " * 200 + b"{ " * 100 + b"[ " * 100
+    assert "nested more than 256 deep" in refused_rdf(check_turtle_nesting, inside, "t.trig", False)
+    one_closed = b"[ " * 200 + b"] " + b"[ " * 58  # 199 open, then 58 more: 257
+    assert "nested more than 256 deep" in refused_rdf(check_turtle_nesting, one_closed, "t.ttl", False)
     assert refused_rdf(check_turtle_nesting, b"\n\n" + nested_turtle(RDF_MAX_NESTING + 1) + b"\n\n", "t.ttl", False) == (
         "t.ttl, line 3: blank nodes, collections or formulas nested more than 256 deep (the limit)")
 
@@ -630,6 +634,7 @@ def test_n3_counts_formulas_and_the_brackets_of_an_iri_looking_run():
     assert refused_rdf(check_turtle_nesting, b"\n<urn:s> <urn:p> " + run + b" .\n\n", "r.n3", True) == (
         "r.n3, line 2: blank nodes, collections or formulas nested more than 256 deep (the limit)")
     check_turtle_nesting(b"[ ] <" + b"(" * 256 + b">", "edge.n3", True)  # exactly at the limit
+    check_turtle_nesting(b"[ ] " * 300 + b"<urn:" + b"X" * 300 + b">", "letters.n3", True)  # only brackets count
     balanced = b"<" + b"(" * 200 + b")" * 200 + b"> " + b"[ " * 200 + b"]" * 200
     check_turtle_nesting(balanced, "b.n3", True)
     unbalanced = b"<XXXXXXXX" + b"(" * 200 + b"> " + b"[ " * 80 + b"]" * 80  # 200 stay open, then 80 more
@@ -647,6 +652,9 @@ def test_json_depth_is_exact_and_counts_only_what_is_open():
     check_json_depth(b"[" + b", ".join([b"[]"] * 100) + b"]", "d.json")
     check_json_depth(b"[" + b", ".join([b"{}"] * 100) + b"]", "d.json")
     check_json_depth(b'["' + b'", "'.join([b"[{"] * 100) + b'"]', "d.json")  # brackets in strings do not count
+    check_json_depth(b"[] " + nested_json(JSON_MAX_DEPTH), "d.json")  # closed: back to nothing open
+    one_closed = b"[" * 60 + b"]" + b"[" * 6  # 59 open, then 6 more: 65
+    assert "nested more than 64 deep" in refused_rdf(check_json_depth, one_closed, "d.json")
     assert refused_rdf(check_json_depth, b"\n" + nested_json(JSON_MAX_DEPTH + 1) + b"\n\n", "d.json") == (
         "d.json, line 2: JSON arrays and objects nested more than 64 deep (the limit)")
 
@@ -706,7 +714,7 @@ def test_rdfxml_expansion_may_reach_twice_the_document_plus_the_allowance_and_no
 def test_rdfxml_refusals_name_what_and_where():
     from ekb.limits import check_rdfxml
 
-    attlist = b'<?xml version="1.0"?>\n<!DOCTYPE r [\n<!ATTLIST a b CDATA "c">\n<!ATTLIST d e CDATA "f">\n]><r/>'
+    attlist = b'\n<!DOCTYPE r [\n<!ATTLIST a b CDATA "c">\n<!ATTLIST d e CDATA "f">\n]>\n\n\n<r/>'
     assert refused_rdf(check_rdfxml, attlist, "x.rdf") == "x.rdf, line 3: attribute-list declarations (<!ATTLIST) are refused"
     external_dtd = b'<?xml version="1.0"?>\n<!DOCTYPE rdf:RDF SYSTEM "http://example.org/x.dtd">' + RDF + b"</rdf:RDF>"
     assert refused_rdf(check_rdfxml, external_dtd, "x.rdf") == (

@@ -313,7 +313,7 @@ def test_runaway_query_is_stopped_while_others_are_served(server):
     url = server.url + "/sparql"
     results = {}
 
-    # remote: the counting runaway, as `ekb serve` would go on reading a streaming one (the xfail below)
+    # remote: the counting runaway (a streaming one is stopped by closing the connection: see the next test)
     runaway = RUNAWAY if server.backend == "embedded" else COUNTING
 
     def run_slow():
@@ -334,13 +334,7 @@ def test_runaway_query_is_stopped_while_others_are_served(server):
 
 
 @pytest.mark.parametrize("query", [COUNTING, RUNAWAY], ids=["counting", "streaming"])
-def test_a_stopped_query_leaves_the_cpu_idle(server, query, request):
-    if server.backend == "remote" and query == RUNAWAY:
-        # Not run: it would leave `ekb serve` reading for the rest of the module, and how busy it looks then
-        # depends on how much CPU the runaways already in `oxigraph serve` leave to the streaming one.
-        request.applymarker(pytest.mark.xfail(run=False, reason=(
-            "src bug: RemoteStore reads a streamed answer whole, with httpx's per-read timeout only, so `ekb serve` "
-            "keeps reading (and buffering) a runaway's rows after answering 503; see the report of issue 14")))
+def test_a_stopped_query_leaves_the_cpu_idle(server, query):
     started = time.monotonic()
     response = web.get(server.url + "/sparql", params={"query": query})
     assert response.status_code == 503 and time.monotonic() - started < QUERY_TIMEOUT_S + 10

@@ -115,6 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument("--replace", action="store_true",
                           help="replace the description of every resource the document describes (default: merge)")
 
+    changes = commands.add_parser("changes", help="follow a running server's change feed (/changes), one JSON line "
+                                  "per change")
+    changes.add_argument("--url", default="http://127.0.0.1:8000", help="the server (default: %(default)s)")
+    changes.add_argument("--after", type=int, default=0, help="the last change already seen (default: 0, the start)")
+    changes.add_argument("--follow", action="store_true", help="keep polling for new changes until interrupted")
+    changes.add_argument("--interval", type=float, default=2.0, help="seconds between polls with --follow")
+
     stats = commands.add_parser("stats", help="list the graphs and their triple counts")
     _store_options(stats)
 
@@ -432,8 +439,37 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_changes(args: argparse.Namespace) -> None:
+    """Print each change after --after as one JSON line (its `number` is the cursor to resume from)."""
+    import json
+    import time
+
+    import httpx
+
+    cursor = args.after
+    with httpx.Client(timeout=60.0) as client:
+        while True:
+            try:
+                response = client.get(f"{args.url.rstrip('/')}/changes", params={"after": cursor, "size": 500})
+            except httpx.HTTPError as err:
+                raise StoreUnavailable(f"cannot reach {args.url}: {err}") from None
+            if response.status_code != 200:
+                raise InputError(f"{args.url} answered {response.status_code}: "
+                                 f"{response.json().get('message', response.text[:300])}")
+            page = response.json()
+            for item in page["items"]:
+                sys.stdout.write(json.dumps(item, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+            cursor = page["cursor"]
+            if "next" in page:
+                continue
+            if not args.follow:
+                return
+            time.sleep(args.interval)
+
+
 COMMANDS = {"serve": cmd_serve, "load": cmd_load, "query": cmd_query, "export": cmd_export, "stats": cmd_stats,
-            "validate": cmd_validate, "import": cmd_import}
+            "validate": cmd_validate, "import": cmd_import, "changes": cmd_changes}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -114,6 +114,8 @@ class Settings:
     # Up to this size the gate validates the whole store; above it, a change known as triples is checked
     # on its neighbourhood (gate.check_delta).
     gate_full_max_triples: int = 20_000
+    # How many changes the change feed (/changes) keeps; a tool whose cursor is older resyncs.
+    changes_retention: int = 10_000
 
     @property
     def ontology_dir(self) -> Path:

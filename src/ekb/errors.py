@@ -42,6 +42,12 @@ class NotFound(EkbError):
     http_status = 404
 
 
+class CursorExpired(EkbError):
+    """A change-feed cursor older than the changes kept: the tool resyncs from a full read."""
+
+    http_status = 410
+
+
 class Unauthorized(EkbError):
     http_status = 401
 

@@ -40,6 +40,10 @@ class GateResult:
     inserted: int = 0  # triples the change adds to the data graphs (what was there already not counted)
     deleted: int = 0
     rewritten: tuple = ()  # the literals the store keeps in another form than written (ekb.literals.Rewrite)
+    # The quads the change adds and removes (for the change feed). A removal found by a neighbourhood check is
+    # given in the default graph: it leaves every data graph that held the triple.
+    added: frozenset = frozenset()
+    removed: frozenset = frozenset()
 
     def as_json(self) -> dict:
         return {"accepted": self.accepted, "inserted": self.inserted, "deleted": self.deleted,
@@ -72,8 +76,9 @@ def check_change(store: Store, change: Callable[[Store], None], engine: ShaclEng
     shapes = store.graph_ntriples(SHAPES_GRAPH) if SHAPES_GRAPH in store.graphs() else None
     after = validate_store(staging, engine, shapes_nt=shapes)
     new = [f for f in after.findings if f.key not in before]
-    return GateResult(not any(f.severity == "Violation" for f in new), new, after,
-                      inserted=len(data_after - data_before), deleted=len(data_before - data_after))
+    added, removed = data_after - data_before, data_before - data_after
+    return GateResult(not any(f.severity == "Violation" for f in new), new, after, inserted=len(added),
+                      deleted=len(removed), added=frozenset(added), removed=frozenset(removed))
 
 
 def _data_quads(staging: EmbeddedStore) -> set[ox.Quad]:
@@ -163,5 +168,7 @@ def check_delta(store: Store, delta: Delta, engine: ShaclEngine | None = None) -
     known = {f.key for f in before.findings}
     new = with_context([f for f in after.findings if f.key not in known], store)  # only what is reported
     # The neighbourhood holds every asserted triple of each touched subject, so these counts are exact.
+    added = {ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(delta.graph)) for t in set(delta.added) - triples}
+    removed = {ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in set(delta.removed) & triples}
     return GateResult(not any(f.severity == "Violation" for f in new), new, after, frozenset(triples),
-                      inserted=len(set(delta.added) - triples), deleted=len(set(delta.removed) & triples))
+                      inserted=len(added), deleted=len(removed), added=frozenset(added), removed=frozenset(removed))

@@ -413,12 +413,35 @@ class RemoteStore(Store):
         if named_graphs:
             form["named-graph-uri"] = list(named_graphs)
         accept = f"{solution_format.media_type}, {graph_format.media_type};q=0.9"
-        response = self._send(self.endpoint, data=form, headers={"Accept": accept}, timeout=timeout_s, shift=shift)
-        if max_bytes is not None and len(response.content) > max_bytes:
-            raise LimitExceeded(f"the answer is larger than the limit of {max_bytes:,} bytes; add a LIMIT or narrow the query")
-        media_type = response.headers.get("content-type", "").split(";")[0].strip()
+        media_type, body = self._read_answer(form, accept, timeout_s, max_bytes, shift)
         kind = "graph" if any(f.media_type == media_type for f in GRAPH_FORMATS) else "solutions"
-        return Answer(kind, media_type, response.content)
+        return Answer(kind, media_type, body)
+
+    def _read_answer(self, form: dict, accept: str, timeout_s: float | None, max_bytes: int | None,
+                     shift: int) -> tuple[str, bytes]:
+        """The answer, read as it streams in: past the deadline or the size limit the connection is closed at
+        once (so the server stops sending), not after the whole answer was buffered."""
+        deadline = time.monotonic() + timeout_s if timeout_s else None
+        try:
+            with self._http.stream("POST", self.endpoint, data=form, headers={"Accept": accept},
+                                   **({"timeout": timeout_s} if timeout_s else {})) as response:
+                if response.status_code >= 300:
+                    response.read()
+                    self._refuse(self.endpoint, response, shift)
+                chunks, size = [], 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if max_bytes is not None and size > max_bytes:
+                        raise LimitExceeded(f"the answer is larger than the limit of {max_bytes:,} bytes and was "
+                                            "stopped; add a LIMIT or narrow the query")
+                    if deadline is not None and time.monotonic() > deadline:
+                        raise QueryTimeout("the query ran past its time limit and was stopped")
+                    chunks.append(chunk)
+                return response.headers.get("content-type", "").split(";")[0].strip(), b"".join(chunks)
+        except httpx.TimeoutException as err:
+            raise QueryTimeout(f"the SPARQL server at {self.endpoint} did not answer in time") from err
+        except httpx.HTTPError as err:
+            raise StoreUnavailable(f"cannot reach the SPARQL server at {self.endpoint}: {err}") from err
 
     def update(self, sparql: str, base_iri: str | None = None) -> None:
         if sparql.strip():
@@ -437,12 +460,15 @@ class RemoteStore(Store):
             raise QueryTimeout(f"the SPARQL server at {url} did not answer in time") from err
         except httpx.HTTPError as err:
             raise StoreUnavailable(f"cannot reach the SPARQL server at {url}: {err}") from err
+        if response.status_code >= 300:
+            self._refuse(url, response, shift)
+        return response
+
+    @staticmethod
+    def _refuse(url: str, response: httpx.Response, shift: int) -> None:
         if response.status_code == 400:
             raise QuerySyntaxError(f"the SPARQL server rejected the request: {_unshifted(response.text.strip(), shift)}")
-        if response.status_code >= 300:
-            raise StoreUnavailable(
-                f"the SPARQL server at {url} answered {response.status_code}: {response.text.strip()[:500]}")
-        return response
+        raise StoreUnavailable(f"the SPARQL server at {url} answered {response.status_code}: {response.text.strip()[:500]}")
 
 
 def with_base(sparql: str, base_iri: str | None) -> str:

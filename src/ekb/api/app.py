@@ -16,9 +16,10 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ekb import __version__
-from ekb.api import governance, graph_store, linked_data, queries, sparql
+from ekb.api import governance, graph_store, linked_data, queries, schemas, sparql
 from ekb.errors import EkbError
 from ekb.kb import KnowledgeBase
+from ekb.linked_data import CONTEXT_VERSIONS
 
 log = logging.getLogger("ekb.api")
 
@@ -122,7 +123,8 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
         return JSONResponse({"error": "InternalError", "message": f"the server failed on this request "
                              f"({type(err).__name__}); the operator's log has the details"}, status_code=500)
 
-    @app.get("/health", tags=["service"], summary="Is the knowledge base up, and what does it hold?")
+    @app.get("/health", tags=["service"], summary="Is the knowledge base up, and what does it hold?",
+             response_model=schemas.Health)
     async def health() -> dict:
         # The figures the knowledge base keeps (counted by the writer, once per write): no store access and no
         # thread from the pool, which a burst of queries may have taken.
@@ -142,6 +144,7 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
     def openapi() -> dict:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            schema = schemas.refine(schema, CONTEXT_VERSIONS)
             app.openapi_schema = queries.library_openapi(schema, kb.library.queries)
         return app.openapi_schema
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from ekb.api import schemas
 from ekb.api.protocol import (
     UnsupportedMediaType,
     engine_errors,
@@ -51,13 +52,17 @@ async def _report(request: Request, record: bool) -> Response:
     return Response(body, media_type=media_type, headers={"Vary": "Accept"})
 
 
-@router.get("/governance/report", summary="Validate the knowledge base now (nothing is recorded): HTML, JSON, "
+@router.get("/governance/report", openapi_extra=schemas.REPORT_OPTIONS, responses={
+    200: {"model": schemas.Report, "content": schemas.REPORT_TYPES}, **schemas.errors(406, 503)},
+            summary="Validate the knowledge base now (nothing is recorded): HTML, JSON, "
                                           "Turtle (sh:ValidationReport) or CSV")
 async def governance_report(request: Request) -> Response:
     return await _report(request, record=False)
 
 
-@router.post("/governance/report", summary="Validate the knowledge base and record the run in the governance history "
+@router.post("/governance/report", openapi_extra=schemas.REPORT_OPTIONS, responses={
+    200: {"model": schemas.Report, "content": schemas.REPORT_TYPES}, **schemas.errors(401, 406, 503)},
+             summary="Validate the knowledge base and record the run in the governance history "
                                            "(needs the write token)")
 async def record_governance_report(request: Request) -> Response:
     require_write_token(request)
@@ -100,7 +105,9 @@ async def _proposed_change(request: Request):
     return lambda kb: kb.dry_run(delta)
 
 
-@router.post("/governance/validate", summary="Dry run: what would the store plus this change violate? Nothing is stored")
+@router.post("/governance/validate", summary="Dry run: what would the store plus this change violate? Nothing is stored",
+             openapi_extra=schemas.DRY_RUN, responses={200: {"model": schemas.DryRun},
+                                                       **schemas.errors(400, 403, 408, 413, 415, 503)})
 async def validate_change(request: Request) -> JSONResponse:
     dry_run = await _proposed_change(request)
     with engine_errors():
@@ -108,6 +115,7 @@ async def validate_change(request: Request) -> JSONResponse:
     return JSONResponse(result.as_json())
 
 
-@router.get("/governance/history", summary="Every recorded report run, oldest first, with its counts")
+@router.get("/governance/history", summary="Every recorded report run, oldest first, with its counts",
+            response_model=list[schemas.HistoryRun])
 def governance_history(request: Request) -> JSONResponse:
     return JSONResponse(kb_of(request).history())

@@ -18,6 +18,7 @@ import pyoxigraph as ox
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from ekb.api import schemas
 from ekb.api.protocol import (
     NotAcceptable,
     UnsupportedMediaType,
@@ -155,14 +156,20 @@ async def drop_graph(request: Request, path: str = "") -> Response:
 
 
 # Indirect identification (and the store itself) at /store; direct identification below it.
-router.add_api_route(ROOT, read_graph, methods=["GET"], summary="Get a graph (?graph=IRI or ?default), or the "
-                     "whole store as TriG/N-Quads")
-router.add_api_route(ROOT, replace_graph, methods=["PUT"], summary="Replace a graph (?graph=IRI or ?default)")
-router.add_api_route(ROOT, add_to_graph, methods=["POST"], summary="Add triples to a graph; with no graph named, "
-                     "create a new one (201 Created, Location)")
-router.add_api_route(ROOT, drop_graph, methods=["DELETE"], summary="Delete a graph (?graph=IRI or ?default)")
-router.add_api_route(ROOT + "/{path:path}", read_graph, methods=["GET"], summary="Get the graph this URL names")
-router.add_api_route(ROOT + "/{path:path}", replace_graph, methods=["PUT"], summary="Replace the graph this URL names")
-router.add_api_route(ROOT + "/{path:path}", add_to_graph, methods=["POST"], summary="Add triples to the graph this "
-                     "URL names")
-router.add_api_route(ROOT + "/{path:path}", drop_graph, methods=["DELETE"], summary="Delete the graph this URL names")
+READ = {"openapi_extra": schemas.GRAPH_READ, "responses": {
+    200: {"description": "the graph (or, with no graph named, the whole store)", "content": schemas.RDF_CONTENT},
+    **schemas.errors(400, 404, 406)}}
+WRITE = {"openapi_extra": schemas.GRAPH_WRITE, "responses": {
+    200: {"model": schemas.WriteResult, "description": "written, with warnings, infos or rewritten literals to report"},
+    201: {"description": "the graph was created (POST with no graph named: its IRI in Location)"},
+    204: {"description": "written, nothing to report"}, **schemas.errors(*schemas.WRITE_ERRORS, 404)}}
+DROP = {"openapi_extra": schemas.GRAPH_READ, "responses": {204: {"description": "dropped"},
+                                                           **schemas.errors(*schemas.WRITE_ERRORS, 404)}}
+for path in (ROOT, ROOT + "/{path:path}"):
+    named = "the graph this URL names" if path != ROOT else "a graph (?graph=IRI or ?default)"
+    router.add_api_route(path, read_graph, methods=["GET"], summary=f"Get {named}" + (
+        ", or the whole store as TriG/N-Quads" if path == ROOT else ""), **READ)
+    router.add_api_route(path, replace_graph, methods=["PUT"], summary=f"Replace {named}", **WRITE)
+    router.add_api_route(path, add_to_graph, methods=["POST"], summary=f"Add triples to {named}" + (
+        "; with no graph named, create a new one (201 Created, Location)" if path == ROOT else ""), **WRITE)
+    router.add_api_route(path, drop_graph, methods=["DELETE"], summary=f"Delete {named}", **DROP)

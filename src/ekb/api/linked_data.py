@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ekb import docs
+from ekb.api import schemas
 from ekb.api.protocol import (
     MAX_PAGE,
     base_url,
@@ -103,12 +104,16 @@ async def ontology_module(module: str, request: Request) -> HTMLResponse:
     return HTMLResponse(await run_in_threadpool(docs.page, kb_of(request).settings.ontology_dir, module))
 
 
-@router.get("/id/{path:path}", summary="Dereference an individual's IRI (JSON-LD, Turtle, N-Triples or HTML)")
+@router.get("/id/{path:path}", summary="Dereference an individual's IRI (JSON-LD, Turtle, N-Triples or HTML)",
+            responses={200: {"description": "the resource's document", "content": schemas.RESOURCE_TYPES},
+                       304: {"description": "not modified"}, **schemas.errors(400, 404, 406)})
 async def get_individual(path: str, request: Request) -> Response:
     return await dereference(request, f"{BASE_IRI}id/{path}")
 
 
-@router.get("/def/{path:path}", summary="Dereference an ontology term's IRI (JSON-LD, Turtle, N-Triples or HTML)")
+@router.get("/def/{path:path}", summary="Dereference an ontology term's IRI (JSON-LD, Turtle, N-Triples or HTML)",
+            responses={200: {"description": "the resource's document", "content": schemas.RESOURCE_TYPES},
+                       304: {"description": "not modified"}, **schemas.errors(400, 404, 406)})
 async def get_term(path: str, request: Request) -> Response:
     return await dereference(request, f"{BASE_IRI}def/{path}")
 
@@ -146,7 +151,8 @@ td{{padding:.3rem 0}}code{{background:#f3f5f9;padding:.1rem .3rem}}</style></hea
 <a href="?format=ntriples">N-Triples</a>.</p></body></html>"""
 
 
-@router.get("/collections", summary="The collections of main kinds, with their filters")
+@router.get("/collections", summary="The collections of main kinds, with their filters",
+            response_model=list[schemas.CollectionInfo])
 def list_collections(request: Request) -> JSONResponse:
     base = base_url(request)
     return JSONResponse([{"kind": k, "url": f"{base}/collections/{k}", "filters": sorted(f)}
@@ -156,7 +162,10 @@ def list_collections(request: Request) -> JSONResponse:
 COLLECTION_VIEWS = {**VIEWS, "text/csv": "csv"}
 
 
-@router.get("/collections/{kind}", summary="A page of a filterable collection of one kind: JSON-LD (an Activity "
+@router.get("/collections/{kind}", openapi_extra=schemas.COLLECTION_QUERY, responses={
+    200: {"model": schemas.CollectionPage, "content": schemas.COLLECTION_TYPES}, 304: {"description": "not modified"},
+    **schemas.errors(*schemas.READ_ERRORS)},
+            summary="A page of a filterable collection of one kind: JSON-LD (an Activity "
             "Streams OrderedCollectionPage), Turtle, N-Triples, CSV or HTML")
 async def get_collection(kind: str, request: Request) -> Response:
     params = dict(request.query_params)
@@ -220,12 +229,50 @@ async def _import(request: Request, replace: bool) -> Response:
                         status_code=201 if result.inserted else 200)
 
 
-@router.post("/import", summary="Merge a JSON-LD document into a named graph, through the governance gate")
+@router.post("/import", summary="Merge a JSON-LD document into a named graph, through the governance gate",
+             openapi_extra=schemas.IMPORT, responses={201: {"model": schemas.ImportResult, "description": "imported"},
+                                                      200: {"model": schemas.ImportResult, "description": "nothing new"},
+                                                      **schemas.errors(*schemas.WRITE_ERRORS)})
 async def import_jsonld(request: Request) -> Response:
     return await _import(request, replace=False)
 
 
-@router.put("/import", summary="Import a JSON-LD document, replacing the description of every resource it "
+@router.put("/import", openapi_extra=schemas.IMPORT, responses={
+    201: {"model": schemas.ImportResult, "description": "imported"},
+    200: {"model": schemas.ImportResult, "description": "replaced (or nothing new)"},
+    **schemas.errors(*schemas.WRITE_ERRORS)},
+            summary="Import a JSON-LD document, replacing the description of every resource it "
                                "describes, through the governance gate")
 async def replace_jsonld(request: Request) -> Response:
     return await _import(request, replace=True)
+
+
+@router.get("/changes", summary="The change feed: every accepted write after a cursor, oldest first (Activity Streams)",
+            openapi_extra={"parameters": [
+                schemas.query_parameter("after", "the number of the last change the tool has seen (0: from the start)",
+                                        {"type": "integer", "minimum": 0, "default": 0}, example=0),
+                schemas.query_parameter("size", "changes per page", {"type": "integer", "minimum": 1, "maximum": 500,
+                                                                     "default": 100}, example=100)]},
+            responses={200: {"model": schemas.ChangePage}, 410: {"model": schemas.ErrorBody, "description":
+                             "the cursor is older than the changes kept: resync from a full read"},
+                       **schemas.errors(400)})
+async def get_changes(request: Request) -> Response:
+    after = parse_int(request.query_params.get("after", "0"), "after", 0, 2 ** 62)
+    size = parse_int(request.query_params.get("size", "100"), "size", 1, 500)
+    kb = kb_of(request)
+    changes, more = await run_in_threadpool(kb.changes_after, after, size)
+    here, base = public_url(request), base_url(request)
+    items = [{"id": f"{base}/changes/{c.number}", "type": [c.kind], "number": c.number, "published": c.time,
+              "via": c.actor, "object": c.resources, "target": c.graphs, "added": c.added, "removed": c.removed,
+              "complete": c.complete} for c in changes]
+    last = changes[-1].number if changes else after
+    body = {"@context": context_url(request), "id": str(here), "type": ["OrderedCollectionPage"], "kind": "changes",
+            "partOf": f"{base}/changes", "totalItems": len(items), "startIndex": after, "cursor": last,
+            "items": items}
+    if more:
+        body["next"] = str(here.include_query_params(after=last))
+    etag = f'"changes-{after}-{last}-{size}"'
+    headers = {"ETag": etag, **({"Link": f'<{body["next"]}>; rel="next"'} if more else {})}
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    return JSONResponse(body, media_type=JSONLD, headers=headers)

@@ -26,6 +26,7 @@ from ekb.api.protocol import (
     public_url,
     result_formats,
 )
+from ekb.api.schemas import ERROR_STATUS
 from ekb.config import BASE_IRI
 from ekb.formats import SOLUTION_FORMATS
 from ekb.library import NamedQuery
@@ -138,12 +139,14 @@ def library_openapi(schema: dict, queries: dict[str, NamedQuery]) -> dict:
             if p.default is not None:
                 param_schema["default"] = p.default
             entry = {"name": p.name, "in": "query", "required": p.required, "schema": param_schema,
-                     "description": f"{p.kind} parameter (SPARQL variable ?{p.variable})"}
-            if p.name in query.example:
-                entry["example"] = query.example[p.name]
+                     "description": parameter_description(p)}
+            example = query.example.get(p.name, p.default if p.default is not None else (p.enum or [None])[0])
+            if example is not None:
+                entry["example"] = example
             parameters.append(entry)
         if query.pagination:
-            parameters.append({"name": "page", "in": "query", "required": False,
+            parameters.append({"name": "page", "in": "query", "required": False, "example": 1,
+                               "description": f"the page of results ({query.pagination} rows each), from 1",
                                "schema": {"type": "integer", "minimum": 1, "default": 1}})
         parameters.append({"name": "format", "in": "query", "required": False,
                            "schema": {"type": "string", "enum": ["json", "xml", "csv", "tsv", "html"]},
@@ -152,7 +155,23 @@ def library_openapi(schema: dict, queries: dict[str, NamedQuery]) -> dict:
             "tags": ["curated queries"] + query.tags, "summary": query.summary, "description": query.description,
             "operationId": f"query_{query.name.replace('-', '_')}", "parameters": parameters,
             "responses": {"200": {"description": "SPARQL results", "content": {
-                "application/sparql-results+json": {}, "application/sparql-results+xml": {}, "text/csv": {},
-                "text/tab-separated-values": {}}},
-                "400": {"description": "a parameter is missing or not valid"}}}}
+                "application/sparql-results+json": {"schema": {"$ref": "#/components/schemas/SparqlResults"}},
+                "application/sparql-results+xml": {}, "text/csv": {}, "text/tab-separated-values": {},
+                "text/html": {}}},
+                **{str(status): {"description": ERROR_STATUS[status], "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/ErrorBody"}}}} for status in (400, 406, 503)}}}}
     return schema
+
+
+KIND_WORDS = {"iri": "an IRI, or the slug of one under https://kb.quantum-energy.example/id/",
+              "literal": "text", "integer": "a whole number", "decimal": "a number", "boolean": "true or false",
+              "date": "a date (YYYY-MM-DD)"}
+
+
+def parameter_description(p) -> str:
+    """What to send, in words a person reads (the SPARQL variable it binds is the query's business)."""
+    short = (p.datatype or "").rsplit("#", 1)[-1]
+    kind = KIND_WORDS.get(short) or KIND_WORDS.get(p.kind, p.kind)
+    words = p.name.replace("_", " ").replace("-", " ")
+    return (f"the {words}" if words == kind else f"the {words}: {kind}") + (f"; one of {', '.join(p.enum)}" if p.enum else "") + (
+        "" if p.required else " (optional)")

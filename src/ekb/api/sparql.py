@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
+from ekb.api import schemas
 from ekb.api.protocol import (
     NotAcceptable,
     UnsupportedMediaType,
@@ -73,7 +74,11 @@ async def _run_update(request: Request, update: str, fields: list[tuple[str, str
     return update_response(result)
 
 
-@router.get("/sparql", summary="SPARQL query (GET), or the service description when no query is given")
+@router.get("/sparql", summary="SPARQL query (GET), or the service description when no query is given",
+            openapi_extra=schemas.SPARQL_GET, responses={200: {
+                "model": schemas.SparqlResults, "description": "SPARQL results (SELECT, ASK), RDF (CONSTRUCT, DESCRIBE) "
+                "or, without a query, the service description", "content": schemas.ANSWER_TYPES},
+                **schemas.errors(*schemas.READ_ERRORS, 403)})
 async def sparql_get(request: Request) -> Response:
     fields = list(request.query_params.multi_items())
     if _single(fields, "update") is not None:
@@ -84,7 +89,11 @@ async def sparql_get(request: Request) -> Response:
     return await _run_query(request, query, fields)
 
 
-@router.post("/sparql", summary="SPARQL query or update (POST form, or direct sparql-query / sparql-update body)")
+@router.post("/sparql", summary="SPARQL query or update (POST form, or direct sparql-query / sparql-update body)",
+             openapi_extra=schemas.SPARQL_POST, responses={200: {
+                 "model": schemas.SparqlResults | schemas.UpdateResult, "description": "a query's answer, or what an "
+                 "update inserted and deleted", "content": schemas.ANSWER_TYPES},
+                 **schemas.errors(*schemas.READ_ERRORS, *schemas.WRITE_ERRORS)})
 async def sparql_post(request: Request) -> Response:
     media_type = media_type_of(request)
     url_fields = list(request.query_params.multi_items())
