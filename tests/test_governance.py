@@ -356,6 +356,9 @@ def test_neighbourhood_gate_reads_three_links_from_the_change(tmp_path):
     assert {(short(f.focus), f.rule.rsplit("/", 1)[1]) for f in result.new_findings} == {
         ("shared-service/it", "AllocationSharesShape")}
     assert result.accepted is False and (result.inserted, result.deleted) == (1, 0)
+    allocates = ox.Triple(share.subject, ox.NamedNode("https://kb.quantum-energy.example/def/utility/allocatesCostOf"),
+                          ox.NamedNode(ID + "shared-service/it"))
+    assert allocates in result.neighbourhood  # what the write then reasons over
     assert result.new_findings[0].rule_name == "Allocation shares of a shared cost sum to 100%"
     before = kb.store.count()
     with pytest.raises(GateRefused) as refused:

@@ -29,7 +29,6 @@ L1_10 = "https://kb.quantum-energy.example/id/capability/10-customer-engagement-
 QUERY_TIMEOUT_S = 2.0
 MAX_BODY = 100_000
 BACKENDS = ["embedded", "remote"]
-EMBEDDED_ONLY = "structural: only the embedded store has query worker processes to stop and snapshots to read"
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -61,11 +60,6 @@ def server(request, tmp_path_factory):
     yield running
     running.stop()
     oxigraph.stop()
-
-
-def embedded_only(server) -> None:
-    if server.backend != "embedded":
-        pytest.skip(EMBEDDED_ONLY)
 
 
 @contextmanager
