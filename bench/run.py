@@ -7,6 +7,13 @@ Every figure is a median of several runs; every ratio compares two figures measu
 machine. The table is printed and written as JSON to bench/results/latest.json. Targets come from issue 7;
 a missed target is printed as MISSED, never hidden. Baselines that would run past their time budget at a
 scale are skipped there and the table says so.
+
+The SPARQL comparison gives the baseline its best configuration (issue 18): `oxigraph serve` over the same
+data, its store compacted with `oxigraph optimize` (ekb compacts its own after a load), the same dataset (the
+union of the graphs as the default graph), warmed up as ekb is. Every answer of ekb (both routes) is compared
+row for row with the baseline's (bench/answers.py) and recorded in the JSON with the versions of every engine
+and the machine's load average. The run ends with every miss listed, and exits with status 1 if any answer
+of ekb differs from `oxigraph serve`'s.
 """
 
 from __future__ import annotations
@@ -56,14 +63,67 @@ class Row:
 
 ROWS: list[Row] = []
 OUTPUT: list[Path] = []
+# Beside the rows: the versions of every engine, the machine's load average through the run, and for each
+# query at each scale the timings of every server and the comparison of their answers (bench/answers.py).
+EXTRA: dict = {"command": [], "versions": {}, "load": [], "queries": []}
+
+
+def save() -> None:
+    if OUTPUT:  # written as it goes, so an interrupted run keeps what it measured
+        OUTPUT[0].write_text(json.dumps({
+            "machine": {"arch": platform.machine(), "cores": os.cpu_count(), "python": platform.python_version()},
+            **EXTRA,
+            "rows": [{**asdict(r), "ratio": r.ratio, "ekb_over_baseline": ekb_over_baseline(r)} for r in ROWS]},
+            indent=2))
+
+
+def ekb_over_baseline(row: Row) -> float | None:
+    """ekb's time over the baseline's (above 1: ekb is slower); `ratio` is its inverse, the speed-up."""
+    if row.baseline is None or not row.baseline or row.unit not in ("s", "ms"):
+        return None
+    return row.ekb / row.baseline
+
+
+def load_sample(label: str) -> None:
+    """The machine's load average (1, 5, 15 minutes), recorded in the JSON and printed: this is a shared
+    2-core machine and every other process competes with the servers measured."""
+    one, five, fifteen = os.getloadavg()
+    EXTRA["load"].append({"at": time.strftime("%Y-%m-%dT%H:%M:%S"), "label": label, "1m": one, "5m": five,
+                          "15m": fifteen})
+    print(f"# load average {one:.2f} {five:.2f} {fifteen:.2f} ({label})", flush=True)
+    save()
+
+
+def versions() -> dict:
+    """The version of every engine and library measured, and of the `oxigraph` binary the baseline runs."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found: dict[str, str | None] = {"python": platform.python_version()}
+    for name in ("ekb", "pyoxigraph", "oxigraph", "rdflib", "pyshacl", "pyshacl-turbo", "reasonable", "owlrl",
+                 "rdflib-endpoint", "httpx", "fastapi", "uvicorn"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    try:
+        found["oxigraph binary (--version)"] = subprocess.run([str(BIN / "oxigraph"), "--version"], capture_output=True,
+                                                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        found["oxigraph binary (--version)"] = None
+    try:  # the code measured: a commit, and whether src/ differs from it
+        commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "src"], capture_output=True,
+                               text=True, check=True).stdout.strip()
+        found["ekb commit"] = commit + (" with local changes in src/" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        found["ekb commit"] = None
+    return found
 
 
 def record(row: Row) -> None:
     ROWS.append(row)
-    if OUTPUT:  # written as it goes, so an interrupted run keeps what it measured
-        OUTPUT[0].write_text(json.dumps({
-            "machine": {"arch": platform.machine(), "cores": os.cpu_count(), "python": platform.python_version()},
-            "rows": [{**asdict(r), "ratio": r.ratio} for r in ROWS]}, indent=2))
+    save()
     ratio = f"{row.ratio:6.1f}x" if row.ratio is not None else "      "
     base = f"{row.baseline:10.3f}" if row.baseline is not None else "         -"
     print(f"{row.section:9} {row.scale:>9,} {row.metric:46.46} {row.ekb:10.3f} {row.unit:4} "
@@ -324,10 +384,16 @@ def bench_gate(scale: int, root: Path, repeat: int) -> None:
 
 
 # ----------------------------------------------------------------------------------------- SPARQL
-def bench_sparql(scale: int, root: Path, workdir: Path, rdflib_max: int, requests: int) -> None:
+def bench_sparql(scale: int, root: Path, workdir: Path, args: argparse.Namespace) -> None:
+    """ekb serve against `oxigraph serve` in its best configuration: the same data (ekb's export, loaded by
+    `oxigraph load`), its store compacted (`oxigraph optimize`; ekb compacts its own after a load), the same
+    dataset (the union of all graphs as the default graph), both on 127.0.0.1, both warmed up before timing and
+    timed in turn, request by request. Every answer is compared row for row with the baseline's (bench/answers.py)."""
+    from bench.answers import accept_for, compare
     from ekb.config import Settings
     from ekb.library import QueryLibrary
 
+    rdflib_max, requests = int(args.rdflib_max), args.requests
     store_dir = workdir / f"ekb-store-{scale}"
     if store_dir.exists():
         shutil.rmtree(store_dir)
@@ -340,11 +406,14 @@ def bench_sparql(scale: int, root: Path, workdir: Path, rdflib_max: int, request
         shutil.rmtree(oxi_dir)
     subprocess.run([str(BIN / "oxigraph"), "load", "--location", str(oxi_dir), "--file", str(dump)], check=True,
                    capture_output=True)
+    started = time.perf_counter()
+    subprocess.run([str(BIN / "oxigraph"), "optimize", "--location", str(oxi_dir)], check=True, capture_output=True)
+    record(Row("baseline", scale, "oxigraph optimize (its store compacted before serving)", time.perf_counter() - started))
 
     ekb_port, oxi_port = free_port(), free_port()
-    ekb = Process([str(BIN / "ekb"), "serve", "--root", str(root), "--store", str(store_dir), "--port", str(ekb_port),
-                   "--query-timeout", "300"])  # the largest scales' aggregations run past the default 30 s
-    oxi = Process([str(BIN / "oxigraph"), "serve-read-only", "--location", str(oxi_dir), "--bind",
+    ekb = Process([str(BIN / "ekb"), "serve", "--root", str(root), "--store", str(store_dir), "--host", "127.0.0.1",
+                   "--port", str(ekb_port), "--query-timeout", "300"])  # the largest scales' aggregations run past 30 s
+    oxi = Process([str(BIN / "oxigraph"), args.oxigraph_mode, "--location", str(oxi_dir), "--bind",
                    f"127.0.0.1:{oxi_port}", "--union-default-graph"])
     servers = [ekb, oxi]
     rdf = None
@@ -363,30 +432,121 @@ def bench_sparql(scale: int, root: Path, workdir: Path, rdflib_max: int, request
             servers.append(rdf)
             wait_until(f"http://127.0.0.1:{rdf_port}/", {"query": "ASK { ?s ?p ?o }"}, timeout=1800)
         library = QueryLibrary(Settings(root=root).queries_dir)
+        load_sample(f"sparql {scale:,}: start")
+        summary = []
+        chosen = set(filter(None, args.queries.split(",")))
         for name, query in library.queries.items():
+            if chosen and name not in chosen:
+                continue
             text = query.bind(query.example)
-            params = query.example
-            oxi_stats = http_load(f"http://127.0.0.1:{oxi_port}/query", {"query": text}, requests)
-            via_sparql = http_load(f"http://127.0.0.1:{ekb_port}/sparql", {"query": text}, requests)
-            via_named = http_load(f"http://127.0.0.1:{ekb_port}/queries/{name}", params, requests)
-            for label, stats in (("/sparql", via_sparql), ("/queries", via_named)):
-                target, met = sparql_target(stats, oxi_stats)
+            headers = {"Accept": accept_for(text)}
+            load_before = os.getloadavg()[0]
+            targets = [("oxigraph", f"http://127.0.0.1:{oxi_port}/query", {"query": text}),
+                       ("/sparql", f"http://127.0.0.1:{ekb_port}/sparql", {"query": text}),
+                       ("/queries", f"http://127.0.0.1:{ekb_port}/queries/{name}", query.example)]
+            # The answers, compared row for row; fetching them is also each server's first (cold) request.
+            bodies = {label: fetch(url, params, headers) for label, url, params in targets}
+            answers = {label: compare(text, bodies[label][0], bodies["oxigraph"][0], bodies[label][1],
+                                      bodies["oxigraph"][1]) for label in ("/sparql", "/queries")}
+            latency = interleaved_latency(targets, headers, max(1, requests // 2), args.warmup)
+            rps = throughput(targets, headers, requests)
+            base = latency["oxigraph"]
+            entry = {"scale": scale, "query": name, "oxigraph": {**base, "rps": rps["oxigraph"]}, "routes": {}}
+            for label in ("/sparql", "/queries"):
+                stats, same = {**latency[label], "rps": rps[label]}, answers[label]
+                target, met = sparql_target(stats, {**base, "rps": rps["oxigraph"]})
                 record(Row("sparql", scale, f"{name} {label} p50 (p95 {stats['p95']:.1f}; {stats['rps']:.0f} vs "
-                           f"{oxi_stats['rps']:.0f} rps)", stats["p50"], "oxigraph serve", oxi_stats["p50"], unit="ms",
-                           target=target, verdict=verdict(met)))
+                           f"{rps['oxigraph']:.0f} rps; answers {'equal' if same.equal else 'DIFFER'})", stats["p50"],
+                           "oxigraph serve", base["p50"], unit="ms", target=target,
+                           verdict=verdict(met) if same.equal else "MISSED: answers differ"))
+                entry["routes"][label] = {**stats, "ekb_over_oxigraph": stats["p50"] / base["p50"],
+                                          "verdict": verdict(met), "answers": same.as_dict()}
             if rdf is not None:
-                try:
-                    rdf_stats = http_load(f"http://127.0.0.1:{rdf_port}/", {"query": text}, max(4, requests // 5))
-                except httpx.HTTPError as err:
-                    record(Row("sparql", scale, f"{name} /sparql p50 vs rdflib-endpoint", via_sparql["p50"],
-                               "rdflib-endpoint", None, unit="ms", verdict=f"rdflib-endpoint failed: {str(err)[:40]}"))
-                    continue
-                record(Row("sparql", scale, f"{name} /sparql p50 vs rdflib-endpoint", via_sparql["p50"],
-                           "rdflib-endpoint", rdf_stats["p50"], unit="ms", target=">= 5x rdflib-endpoint",
-                           verdict=verdict(rdf_stats["p50"] >= 5 * via_sparql["p50"])))
+                entry["rdflib-endpoint"] = bench_rdflib_endpoint(scale, name, text, headers, rdf_port, requests,
+                                                                 latency["/sparql"]["p50"], bodies["/sparql"])
+            del bodies
+            entry["load_1m"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+            EXTRA["queries"].append(entry)
+            summary.append(entry)
+            save()
+        load_sample(f"sparql {scale:,}: end")
+        print_sparql_summary(scale, summary)
     finally:
         for server in servers:
             server.stop()
+
+
+def bench_rdflib_endpoint(scale: int, name: str, text: str, headers: dict, port: int, requests: int,
+                          ekb_p50: float, ekb_answer: tuple[bytes, str]) -> dict:
+    """rdflib-endpoint over the same triples (one graph: the union, as the default graph is for the others),
+    its answer compared with ekb's, then timed alone (it is 10 to 1,000 times slower)."""
+    from bench.answers import compare
+
+    url, params = f"http://127.0.0.1:{port}/", {"query": text}
+    try:
+        body, media_type = fetch(url, params, headers)  # its answer, and its first request
+    except httpx.HTTPError as err:
+        record(Row("sparql", scale, f"{name} /sparql p50 vs rdflib-endpoint", ekb_p50, "rdflib-endpoint", None,
+                   unit="ms", verdict=f"rdflib-endpoint failed: {str(err)[:40]}"))
+        return {"error": str(err)[:200]}
+    same = compare(text, ekb_answer[0], body, ekb_answer[1], media_type)
+    stats = interleaved_latency([("rdflib-endpoint", url, params)], headers, max(4, requests // 5), warmup=1)
+    stats = stats["rdflib-endpoint"]
+    record(Row("sparql", scale, f"{name} /sparql p50 vs rdflib-endpoint (answers {'equal' if same.equal else 'DIFFER'})",
+               ekb_p50, "rdflib-endpoint", stats["p50"], unit="ms", target=">= 5x rdflib-endpoint",
+               verdict=verdict(stats["p50"] >= 5 * ekb_p50) if same.equal else "answers differ: not comparable"))
+    return {**stats, "ekb_over_rdflib_endpoint": ekb_p50 / stats["p50"], "answers": same.as_dict()}
+
+
+def fetch(url: str, params: dict, headers: dict) -> tuple[bytes, str]:
+    """One request's whole answer and its media type (an error status raises)."""
+    response = httpx.get(url, params=params, headers=headers, timeout=600)
+    response.raise_for_status()
+    return response.content, response.headers.get("content-type", "")
+
+
+def interleaved_latency(targets: list[tuple[str, str, dict]], headers: dict, requests: int, warmup: int) -> dict:
+    """Latency as one client sees it: p50/p95 in ms of sequential requests. The servers are asked in turn,
+    request by request (the first server changing each round), so a change in the machine's load falls on all
+    of them alike; each first gets `warmup` untimed requests."""
+    clients = {label: httpx.Client(timeout=600, headers=headers) for label, _, _ in targets}
+    times: dict[str, list[float]] = {label: [] for label, _, _ in targets}
+    try:
+        for label, url, params in targets:
+            for _ in range(warmup):
+                clients[label].get(url, params=params).raise_for_status()
+        for round_ in range(requests):
+            turn = targets[round_ % len(targets):] + targets[:round_ % len(targets)]
+            for label, url, params in turn:
+                started = time.perf_counter()
+                clients[label].get(url, params=params).raise_for_status()
+                times[label].append((time.perf_counter() - started) * 1000)
+    finally:
+        for client in clients.values():
+            client.close()
+    return {label: {"p50": statistics.median(t), "p95": sorted(t)[int(0.95 * (len(t) - 1))], "requests": len(t)}
+            for label, t in times.items()}
+
+
+def throughput(targets: list[tuple[str, str, dict]], headers: dict, requests: int, clients: int = 4) -> dict:
+    """Requests per second with `clients` concurrent clients, per server. Each server is measured twice, in
+    the order A B C then C B A, so a drift of the machine's load does not favour the one measured first."""
+    per_client = max(1, requests // (2 * clients))
+    done: dict[str, list[float]] = {label: [0, 0.0] for label, _, _ in targets}
+
+    def worker(url: str, params: dict) -> None:
+        with httpx.Client(timeout=600, headers=headers) as client:
+            for _ in range(per_client):
+                client.get(url, params=params).raise_for_status()
+
+    for order in (targets, targets[::-1]):
+        for label, url, params in order:
+            started = time.perf_counter()
+            with concurrent.futures.ThreadPoolExecutor(clients) as pool:
+                list(pool.map(worker, [url] * clients, [params] * clients))
+            done[label][0] += per_client * clients
+            done[label][1] += time.perf_counter() - started
+    return {label: count / elapsed for label, (count, elapsed) in done.items()}
 
 
 def sparql_target(stats: dict, oxigraph: dict) -> tuple[str, bool]:
@@ -401,31 +561,19 @@ def sparql_target(stats: dict, oxigraph: dict) -> tuple[str, bool]:
     return ">= 60% oxigraph rps (4 clients)", throughput
 
 
-def http_load(url: str, params: dict, requests: int, clients: int = 4) -> dict:
-    """Latency as one client sees it (p50/p95 in ms of sequential requests) and throughput with `clients`
-    concurrent clients (requests/s; their p50 is kept as `p50_loaded`). Under load on two cores a request
-    mostly waits for the others (p50 ~ clients / throughput), so the two are measured apart."""
-    latencies: list[float] = []
-
-    def worker(n: int) -> None:
-        with httpx.Client(timeout=120) as client:
-            for _ in range(n):
-                started = time.perf_counter()
-                response = client.get(url, params=params, headers={"Accept": "application/sparql-results+json"})
-                response.raise_for_status()
-                latencies.append((time.perf_counter() - started) * 1000)
-
-    worker(2)  # warm-up
-    latencies.clear()
-    worker(max(1, requests // 2))
-    alone = sorted(latencies)
-    latencies.clear()
-    started = time.perf_counter()
-    with concurrent.futures.ThreadPoolExecutor(clients) as pool:
-        list(pool.map(worker, [max(1, requests // clients)] * clients))
-    elapsed = time.perf_counter() - started
-    return {"p50": statistics.median(alone), "p95": alone[int(0.95 * (len(alone) - 1))],
-            "rps": len(latencies) / elapsed, "p50_loaded": statistics.median(latencies)}
+def print_sparql_summary(scale: int, entries: list[dict]) -> None:
+    """The scale's queries side by side: p50 in ms, ekb's time over oxigraph's (above 1: ekb is slower), and
+    whether the answers are equal."""
+    print(f"\nSPARQL at {scale:,} triples: p50 ms of one client; ekb/oxigraph > 1.00 means ekb is slower")
+    print(f"{'query':38} {'rows':>7} {'oxigraph':>9} {'/sparql':>9} {'ratio':>6} {'/queries':>9} {'ratio':>6} "
+          f"{'rps ekb/ox':>10} answers")
+    for e in entries:
+        s, q = e["routes"]["/sparql"], e["routes"]["/queries"]
+        equal = "equal" if s["answers"]["equal"] and q["answers"]["equal"] else "DIFFER"
+        print(f"{e['query']:38.38} {s['answers']['baseline_rows']:7,} {e['oxigraph']['p50']:9.2f} {s['p50']:9.2f} "
+              f"{s['ekb_over_oxigraph']:6.2f} {q['p50']:9.2f} {q['ekb_over_oxigraph']:6.2f} "
+              f"{s['rps'] / e['oxigraph']['rps']:10.2f} {equal}")
+    print()
 
 
 # ---------------------------------------------------------------------------------------- memory
@@ -494,7 +642,7 @@ def run_scale(scale: int, args: argparse.Namespace, workdir: Path, only: set[str
         "owl-rl": lambda: bench_reasoning(scale, root, int(args.owlrl_max)),
         "shacl": lambda: bench_shacl(scale, root, manifest, int(args.pyshacl_max)),
         "gate": lambda: bench_gate(scale, root, args.repeat),
-        "sparql": lambda: bench_sparql(scale, root, workdir, int(args.rdflib_max), args.requests),
+        "sparql": lambda: bench_sparql(scale, root, workdir, args),
         "memory": lambda: bench_memory(scale, root, workdir),
     }
     for name, run in sections.items():
@@ -502,11 +650,16 @@ def run_scale(scale: int, args: argparse.Namespace, workdir: Path, only: set[str
             run()
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description="ekb benchmarks")
     parser.add_argument("--scales", default=os.environ.get("SCALES", "1e4,1e5"))
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--requests", type=int, default=40, help="HTTP requests per query and server")
+    parser.add_argument("--warmup", type=int, default=3,
+                        help="untimed requests per query and server before timing (after the one fetching the answer)")
+    parser.add_argument("--queries", default="", help="comma-separated curated queries to time (default: all)")
+    parser.add_argument("--oxigraph-mode", default="serve", choices=["serve", "serve-read-only"],
+                        help="how the `oxigraph` baseline serves its (compacted) store")
     parser.add_argument("--pyshacl-max", type=float, default=0,
                         help="largest generated scale for the pyshacl baseline (default: only the shipped model; "
                              "pyshacl took more than 10 minutes at 10^4)")
@@ -519,7 +672,14 @@ def main() -> None:
     only = set(filter(None, args.only.split(",")))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     OUTPUT.append(args.output)
+    from bench.answers import self_check
+
+    self_check()  # the answer comparison itself, on answers built by hand: a broken comparison stops the run
+    EXTRA["command"] = sys.argv[1:]
+    EXTRA["versions"] = versions()
     print(f"ekb benchmarks on {platform.machine()} with {os.cpu_count()} cores, Python {platform.python_version()}")
+    print("versions: " + ", ".join(f"{k} {v}" for k, v in EXTRA["versions"].items()))
+    load_sample("start")
     print(f"{'section':9} {'triples':>9} {'metric':46} {'ekb':>10} unit {'baseline':18} {'value':>10} {'ratio':>7} "
           f"{'target':22} verdict")
     with tempfile.TemporaryDirectory(prefix="ekb-bench-") as tmp:
@@ -527,8 +687,36 @@ def main() -> None:
             bench_shacl_shipped()
         for scale in scales:
             run_scale(scale, args, Path(tmp), only)
-    print(f"\nwrote {args.output}")
+    load_sample("end")
+    return report_misses()
+
+
+def report_misses() -> int:
+    """Every miss, said plainly: answers that differ, queries where ekb is slower than `oxigraph serve`,
+    targets missed. The exit status is 1 if any answer of ekb differs from the baseline's."""
+    differ = [(e["scale"], e["query"], label) for e in EXTRA["queries"] for label, r in e["routes"].items()
+              if not r["answers"]["equal"]]
+    rdflib_differ = [(e["scale"], e["query"]) for e in EXTRA["queries"]
+                     if "answers" in e.get("rdflib-endpoint", {}) and not e["rdflib-endpoint"]["answers"]["equal"]]
+    slower = [(e["scale"], e["query"], label, r["ekb_over_oxigraph"]) for e in EXTRA["queries"]
+              for label, r in e["routes"].items() if r["ekb_over_oxigraph"] > 1]
+    missed = [r for r in ROWS if r.verdict.startswith("MISSED")]
+    print("\nMisses")
+    print(f"- answers of ekb that differ from oxigraph serve's: {len(differ)}"
+          + "".join(f"\n    {s:,} {q} {label}" for s, q, label in differ))
+    if rdflib_differ:
+        print(f"- answers of rdflib-endpoint that differ from ekb's (its ratio is then not comparable): "
+              f"{len(rdflib_differ)}" + "".join(f"\n    {s:,} {q}" for s, q in rdflib_differ))
+    print(f"- p50 where ekb is slower than oxigraph serve: {len(slower)} of "
+          f"{sum(len(e['routes']) for e in EXTRA['queries'])}"
+          + "".join(f"\n    {s:,} {q} {label}: {ratio:.2f}x its time" for s, q, label, ratio in slower))
+    print(f"- targets missed: {len(missed)}" + "".join(f"\n    {r.scale:,} {r.section} {r.metric} ({r.target})"
+                                                      for r in missed))
+    print(f"\nwrote {OUTPUT[0]}")
+    if differ:
+        print("ANSWERS DIFFER: exit status 1")
+    return 1 if differ else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -172,3 +172,23 @@ def test_a_browser_gets_a_table_that_links_onward(api):
                      ).headers["content-type"].startswith("text/html")
     plain = web.get(f"{api.url}/queries/owners-of", params={"element": ID + "system/scada"})
     assert plain.headers["content-type"].startswith("application/sparql-results+json")
+
+
+def test_capability_gaps_finds_a_missing_owner_and_a_missing_system():
+    """Each branch of the query's UNION binds the capability it tests: a capability without an owner is
+    reported (the owner branch once tested an unbound variable and could never report one)."""
+    import pyoxigraph as ox
+
+    from ekb.library import QueryLibrary
+
+    store = ox.Store()
+    store.load(b"""@prefix ekb: <https://kb.quantum-energy.example/def/core/> .
+        @prefix skos: <http://www.w3.org/2004/02/skos/core#> . @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .
+        <urn:c:owned> a ekb:BusinessCapability ; skos:notation "1.1" ; rdfs:label "Owned" ; ekb:capabilityLevel 2 ;
+            ekb:hasAccountableOwner <urn:o:1> .
+        <urn:s:1> ekb:supportsCapability <urn:c:owned> .
+        <urn:c:orphan> a ekb:BusinessCapability ; skos:notation "1.2" ; rdfs:label "Orphan" ; ekb:capabilityLevel 2 .""",
+               format=ox.RdfFormat.TURTLE)
+    text = QueryLibrary(ROOT / "queries").get("capability-gaps").bind({})
+    rows = {(r["capability"].value, r["gap"].value) for r in store.query(text)}
+    assert rows == {("urn:c:orphan", "no accountable owner"), ("urn:c:orphan", "no supporting system")}
