@@ -38,6 +38,18 @@ def oxigraph_binary() -> str:
     return found
 
 
+def stop_process(process: subprocess.Popen, grace_s: float = 10.0) -> None:
+    """Stop a server the tests started, by its process id: SIGTERM, then SIGKILL past `grace_s`."""
+    if process.poll() is not None:
+        return
+    os.kill(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
 class OxigraphServer:
     """A real Oxigraph server on 127.0.0.1, stopped by its process id."""
 
@@ -70,12 +82,7 @@ class OxigraphServer:
                    timeout=60)
 
     def stop(self) -> None:
-        os.kill(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        stop_process(self.process)
         self.running.discard(self.process.pid)
 
 
@@ -109,13 +116,7 @@ class EkbServe:
         return self.log.read().decode("utf-8", "replace")
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        stop_process(self.process, grace_s=20)
 
 
 class ApiServer:

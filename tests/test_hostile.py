@@ -36,6 +36,7 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.conftest import stop_process
 from tests.hostile_corpus import HOSTILE_GRAPH, LEAK_MARKERS, PROPOSED_GRAPH_ABSENT, TOKEN, Case, Reply, build, send
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -166,14 +167,8 @@ class EkbProcess:
         self.down.append((began, time.monotonic()))
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.kill(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        if self.process is not None:
+            stop_process(self.process)
 
     def log_tail(self, size: int = 1500) -> str:
         try:

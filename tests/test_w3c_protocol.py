@@ -26,7 +26,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -40,7 +39,7 @@ import pytest
 import rdflib
 from rdflib.compare import isomorphic
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, stop_process
 from tests.w3c.suite import (
     HttpRequest,
     HttpTest,
@@ -112,13 +111,7 @@ class EkbServe:
 
     def stop(self) -> None:
         self.client.close()
-        if self.process.poll() is None:
-            os.kill(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.kill(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+        stop_process(self.process, grace_s=20)
 
     def request(self, method: str, path: str, headers: list[tuple[str, str]] | None = None,
                 body: bytes | None = None) -> httpx.Response:
