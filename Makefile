@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: serve test bench mutate clean
+.PHONY: serve test system bench mutate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,8 +16,15 @@ $(STAMP): pyproject.toml
 serve: $(STAMP)
 	$(BIN)/ekb serve
 
+## Debian packages the tests start: Chromium (the console's browser tests) and Virtuoso (a remote engine).
+SYSTEM_TOOLS := chromium:chromium virtuoso-t:virtuoso-opensource
+system:
+	@missing=$$(for tool in $(SYSTEM_TOOLS); do command -v $${tool%%:*} >/dev/null || echo $${tool#*:}; done); \
+	if [ -n "$$missing" ]; then echo "installing" $$missing; apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
+
 ## Run the whole test suite (and the linter).
-test: $(STAMP)
+test: $(STAMP) system
 	$(BIN)/ruff check src tests bench
 	$(BIN)/pytest -q
 

@@ -406,3 +406,23 @@ def test_a_neighbourhood_write_adds_its_entailments_and_no_copies_of_facts():
     assert not kb.store.ask(P + f"""ASK {{ GRAPH <{INFERRED_GRAPH}> {{ ?s ?p ?o }}
         GRAPH ?g {{ ?s ?p ?o }} FILTER(?g != <{INFERRED_GRAPH}>) }}""")
     assert not [g for g in kb.store.graphs() if "/staging/" in g]
+
+
+def test_the_report_view_is_the_current_store_and_not_redone_until_a_write(monkeypatch):
+    """Viewing the report must not re-validate an unchanged store (61 s at 10^6), yet must show every write."""
+    import ekb.kb
+    from ekb.config import Settings
+    from ekb.kb import KnowledgeBase
+
+    kb = KnowledgeBase(Settings(root=ROOT), EmbeddedStore())
+    kb.load()
+    runs = []
+    monkeypatch.setattr(ekb.kb, "validate_store", lambda *args: runs.append(1) or validate_store(*args))
+    first = kb.current_report()
+    assert kb.current_report() is first and len(runs) <= 1
+    definition = next(q.triple for q in kb.store.quads("https://kb.quantum-energy.example/graph/data/systems")
+                      if q.subject.value == ID + "system/scada" and q.predicate.value.endswith("core#definition"))
+    kb.apply(Delta("https://kb.quantum-energy.example/graph/data/fixture", removed=(definition,)))
+    after = kb.current_report()
+    assert after is not first
+    assert [f.as_json() for f in after.findings] == [f.as_json() for f in validate_store(kb.store).findings]

@@ -385,6 +385,12 @@ class KnowledgeBase:
                 self._published()
         return report
 
+    def current_report(self) -> Report:
+        """The governance report of the store as it is now. A page view must not re-validate a large store: the
+        last full result is kept (as the gate's baseline) until a write changes the store, and only then redone."""
+        baseline = self._baseline
+        return baseline if baseline is not None else self.validate()
+
     def size(self) -> int:
         if self._size is None:
             self._size = self.store.count()

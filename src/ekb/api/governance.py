@@ -47,14 +47,16 @@ def _report_options(request: Request) -> tuple[str, str]:
 async def _report(request: Request, record: bool) -> Response:
     fmt, group = _report_options(request)
     kb = kb_of(request)
-    body = await in_thread(lambda: render(kb.validate(record=record), fmt, group))
+    # a view reads the kept result (redone only after a write); a recorded run always validates anew
+    produce = (lambda: kb.validate(record=True)) if record else kb.current_report
+    body = await in_thread(lambda: render(produce(), fmt, group))
     media_type = MEDIA_TYPES[fmt] + ("; charset=utf-8" if fmt != "json" else "")
     return Response(body, media_type=media_type, headers={"Vary": "Accept"})
 
 
 @router.get("/governance/report", openapi_extra=schemas.REPORT_OPTIONS, responses={
     200: {"model": schemas.Report, "content": schemas.REPORT_TYPES}, **schemas.errors(406, 503)},
-            summary="Validate the knowledge base now (nothing is recorded): HTML, JSON, "
+            summary="The governance report of the store as it is now (nothing is recorded): HTML, JSON, "
                                           "Turtle (sh:ValidationReport) or CSV")
 async def governance_report(request: Request) -> Response:
     return await _report(request, record=False)
