@@ -232,3 +232,29 @@ def test_ontology_documentation_pages(api):
     core = web.get(api.url + "/ontology/core", timeout=60)
     assert core.status_code == 200 and "ekb enterprise core ontology" in core.text and "business capability" in core.text
     assert web.get(api.url + "/ontology/nothing").status_code == 404
+
+
+@pytest.mark.parametrize("module", sorted(p.stem for p in (ROOT / "ontology").glob("*.ttl")))
+def test_an_ontology_iri_dereferences_to_its_whole_module(api, module):
+    """What owl:imports and Protégé fetch: the whole module in every RDF syntax, not the ontology's header."""
+    path = ROOT / "ontology" / f"{module}.ttl"
+    written = rdflib.Graph().parse(path)
+    [iri] = written.subjects(rdflib.RDF.type, rdflib.OWL.Ontology)
+    url = api.url + "/" + str(iri).removeprefix("https://kb.quantum-energy.example/")
+    turtle = web.get(url, headers={"Accept": "text/turtle"})
+    assert turtle.status_code == 200 and turtle.content == path.read_bytes(), "Turtle is the file as written"
+    for media_type, syntax in (("application/rdf+xml", "xml"), ("application/ld+json", "json-ld"),
+                               ("application/n-triples", "nt")):
+        answer = web.get(url, headers={"Accept": media_type})
+        assert answer.status_code == 200 and answer.headers["content-type"].startswith(media_type)
+        assert isomorphic(rdflib.Graph().parse(data=answer.content, format=syntax), written), media_type
+    page = web.get(url, headers={"Accept": "text/html"}, timeout=60)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert web.get(url, headers={"Accept": "text/turtle", "If-None-Match": turtle.headers["etag"]}).status_code == 304
+    assert web.get(url, headers={"Accept": "image/png"}).status_code == 406
+
+
+def test_a_term_still_dereferences_to_its_own_description(api):
+    term = web.get(api.url + "/def/core/BusinessCapability", headers={"Accept": "text/turtle"})
+    graph = rdflib.Graph().parse(data=term.content, format="turtle")
+    assert {str(s) for s in graph.subjects()} == {"https://kb.quantum-energy.example/def/core/BusinessCapability"}

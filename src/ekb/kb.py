@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from ekb import linked_data, loader
+from ekb import docs, linked_data, loader
 from ekb.changes import LOG_FILE, Change, ChangeLog
 from ekb.config import DATA_GRAPH_FILTER, PROTECTED_GRAPHS, STAGING_PREFIX, Settings, is_data_graph
 from ekb.errors import Busy, CursorExpired, Forbidden, GateRefused, InputError, NotFound, StoreUnavailable
@@ -184,6 +184,10 @@ class KnowledgeBase:
     def resource(self, iri: str, context_url: str) -> linked_data.Document:
         """What the knowledge base says about one IRI, as a framed JSON-LD document."""
         return linked_data.resource_document(self.store, iri, context_url)
+
+    def ontology_module(self, iri: str) -> Path | None:
+        """The file of the ontology module named `iri` (its owl:Ontology IRI), which that IRI dereferences to."""
+        return docs.module_for(self.settings.ontology_dir, iri)
 
     def collection(self, kind: str, filters: dict[str, str], page: int, size: int) -> linked_data.Page:
         """One page of a collection of one kind (capabilities, systems, ...), filtered, ordered by label."""

@@ -1,14 +1,18 @@
 """Dereferenceable IRIs, the published @context, collections and JSON-LD import.
 
 Every IRI under the configured base answers here by its path: /id/{kind}/{slug} for individuals, /def/... for
-ontology terms, with JSON-LD, Turtle, N-Triples or an HTML page by content negotiation.
+ontology terms (an ontology's own IRI, /def/core, names its whole module), with JSON-LD, Turtle, N-Triples or an
+HTML page by content negotiation.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
 from email.utils import format_datetime
 from html import escape
+from pathlib import Path
 
 import pyoxigraph as ox
 from fastapi import APIRouter, Request, Response
@@ -32,6 +36,7 @@ from ekb.api.protocol import (
     require_write_token,
 )
 from ekb.config import BASE_IRI, DATA_GRAPH_PREFIX, PREFIXES
+from ekb.formats import GRAPH_FORMATS, by_name
 from ekb.linked_data import COLLECTIONS, CONTEXT_PATH, Document, Page, context, parse_import
 from ekb.literals import rewrites_json
 
@@ -115,7 +120,32 @@ async def get_individual(path: str, request: Request) -> Response:
             responses={200: {"description": "the resource's document", "content": schemas.RESOURCE_TYPES},
                        304: {"description": "not modified"}, **schemas.errors(400, 404, 406)})
 async def get_term(path: str, request: Request) -> Response:
-    return await dereference(request, f"{BASE_IRI}def/{path}")
+    iri = f"{BASE_IRI}def/{path}"
+    module = kb_of(request).ontology_module(iri)
+    return await module_document(request, module) if module else await dereference(request, iri)
+
+
+MODULE_VIEWS = {"text/turtle": "turtle", "application/rdf+xml": "rdfxml", JSONLD: "jsonld",
+                "application/n-triples": "ntriples", "text/html": "html"}
+
+
+async def module_document(request: Request, path: Path) -> Response:
+    """An ontology IRI names its whole module (what owl:imports and Protégé fetch), not its header: the module
+    in Turtle (the file as written), RDF/XML, JSON-LD or N-Triples, or pyLODE's page for a browser."""
+    view = negotiate_view(request, MODULE_VIEWS, "an ontology module")
+    body = path.read_bytes()
+    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}-{view}"'
+    headers = {"ETag": etag, "Vary": "Accept", "Last-Modified": format_datetime(
+        dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC), usegmt=True)}
+    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    if view == "html":
+        page = await run_in_threadpool(docs.page, kb_of(request).settings.ontology_dir, path.stem)
+        return HTMLResponse(page, headers=headers)
+    fmt = by_name(view, GRAPH_FORMATS)
+    document = await in_thread(docs.module_document, path, fmt.engine)
+    charset = "" if view == "rdfxml" else "; charset=utf-8"
+    return Response(document, media_type=fmt.media_type + charset, headers=headers)
 
 
 def _value_html(value) -> str:
