@@ -11,7 +11,6 @@ compared item for item (as sets, JSON-LD @set values being unordered).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 import time
@@ -24,6 +23,7 @@ from ekb.config import Settings
 from ekb.kb import KnowledgeBase
 from ekb.linked_data import describe, framed_reference, to_expanded
 from ekb.store import EmbeddedStore
+from tests.test_collections import unordered
 
 SIZES = (50, 500)
 
@@ -36,14 +36,6 @@ def median_ms(call, runs: int) -> float:
         call()
         times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times)
-
-
-def unordered(value):
-    if isinstance(value, dict):
-        return {k: unordered(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return sorted((unordered(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
-    return value
 
 
 def main() -> None:

@@ -84,15 +84,15 @@ def test_shaping_equals_pyld_framing_for_every_kind(served):
             triples = describe(kb.store, [item["id"]])
             reference = framed_reference(to_expanded(triples), item["id"], "C")
             reference.pop("@context")
-            assert _unordered(shape(item["id"], triples, terms)) == _unordered(reference), item["id"]
+            assert unordered(shape(item["id"], triples, terms)) == unordered(reference), item["id"]
 
 
-def _unordered(value):
+def unordered(value):
     """JSON-LD @set values are unordered: compare them as sorted lists."""
     if isinstance(value, dict):
-        return {k: _unordered(v) for k, v in value.items()}
+        return {k: unordered(v) for k, v in value.items()}
     if isinstance(value, list):
-        return sorted((_unordered(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
+        return sorted((unordered(v) for v in value), key=lambda v: json.dumps(v, sort_keys=True))
     return value
 
 
