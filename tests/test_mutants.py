@@ -391,9 +391,9 @@ def test_iri_language_and_plain_values_are_bound_as_terms():
     assert iri.term("urn:x:y") == ox.NamedNode("urn:x:y")
     assert iri.term("HTTP://E/x") == ox.NamedNode("HTTP://E/x") and iri.term("Urn:X") == ox.NamedNode("Urn:X")
     for relative in ("system/scada", "x> } ; DROP ALL ; <y", ":x", "1http://e/x", ""):
-        with pytest.raises(InputError, match=r"^parameter element: .* is not an absolute IRI$"):
+        with pytest.raises(InputError, match=r"^parameter element: .* is not an absolute IRI \(.+\)$"):
             iri.term(relative)
-    with pytest.raises(InputError, match=r"^parameter element: 'http://e/<x>' is not a valid IRI \("):
+    with pytest.raises(InputError, match=r"^parameter element: 'http://e/<x>' is not an absolute IRI \(.+\)$"):
         iri.term("http://e/<x>")
     assert Parameter("label", "_label_en", "lang", language="en").term("Meter") == ox.Literal("Meter", language="en")
     assert Parameter("text", "_text", "literal").term('a" } ; DROP ALL #') == ox.Literal('a" } ; DROP ALL #')
