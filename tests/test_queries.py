@@ -166,7 +166,7 @@ def test_a_browser_gets_a_table_that_links_onward(api):
     page = web.get(f"{api.url}/queries/owners-of", params={"element": ID + "system/scada"},
                      headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-    assert "<table>" in page.text and 'href="/id/owner/vp-system-operations"' in page.text
+    assert '<table class="results">' in page.text and 'href="/id/owner/vp-system-operations"' in page.text
     assert "1 row." in page.text
     assert web.get(f"{api.url}/queries/owners-of", params={"element": ID + "system/scada", "format": "html"}
                      ).headers["content-type"].startswith("text/html")

@@ -7,11 +7,11 @@ import csv
 import io
 import json
 from collections import defaultdict
-from html import escape
 
 import pyoxigraph as ox
 
 from ekb.config import PREFIXES
+from ekb.console import render as render_page
 from ekb.findings import SEVERITIES, Finding, Report
 from ekb.terms import triple_to_ox
 
@@ -72,57 +72,19 @@ def as_csv(report: Report) -> str:
     return out.getvalue()
 
 
-STYLE = """body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:72rem;margin:2rem auto;padding:0 1rem;
-color:#1d2330;line-height:1.45}h1{margin-bottom:.2rem}.meta{color:#5b6475}.cards{display:flex;gap:1rem;margin:1.2rem 0}
-.card{flex:1;border-radius:.5rem;padding:.8rem 1rem;background:#f3f5f9}.card b{font-size:1.8rem;display:block}
-.Violation{border-left:.4rem solid #c0392b}.Warning{border-left:.4rem solid #d68910}.Info{border-left:.4rem solid #2e86c1}
-section{margin:1.5rem 0;padding:.2rem 1rem;background:#fafbfd;border-radius:.5rem}h2{font-size:1.15rem}
-.why{color:#3b4252}.source{color:#5b6475;font-size:.9rem}table{border-collapse:collapse;width:100%;font-size:.93rem}
-td,th{text-align:left;padding:.35rem .5rem;border-bottom:1px solid #e3e7ef;vertical-align:top}
-.sev{font-weight:600}.ok{color:#1e8449;font-weight:600}.bad{color:#c0392b;font-weight:600}nav a{margin-right:1rem}"""
-
-
-def _finding_row(f: Finding, show_rule: bool) -> str:
-    first = escape(f.rule_name) if show_rule else escape(f.owner_label or "no owner recorded")
-    return (f'<tr class="{f.severity}"><td class="sev">{f.severity}</td><td>{first}</td>'
-            f'<td><a href="{escape(f.focus)}">{escape(f.focus_label)}</a><br><small>{escape(f.focus_type)}</small></td>'
-            f"<td>{escape(f.message)}{(' (' + escape(f.value) + ')') if f.value and f.value != f.focus else ''}</td></tr>")
-
-
 def html(report: Report, group_by: str = "rule") -> str:
-    counts = report.counts
-    verdict = ('<span class="ok">Conforms: no violation.</span>' if not counts["Violation"] else
-               f'<span class="bad">Does not conform: {counts["Violation"]} violation(s).</span>')
+    """The report as a page on the console's layout, its stylesheet inlined: the same page is served and saved
+    to a file (`ekb validate --format html -o report.html`), which has no server to fetch a stylesheet from."""
     groups: dict[str, list[Finding]] = defaultdict(list)
     for f in report.findings:
         groups[f.rule if group_by == "rule" else (f.owner_label or "No accountable owner recorded")].append(f)
+    ordered = sorted(groups.items(), key=lambda kv: (min(SEVERITIES.index(f.severity) for f in kv[1]), -len(kv[1]), kv[0]))
     sections = []
-    for key, findings in sorted(groups.items(), key=lambda kv: (min(SEVERITIES.index(f.severity) for f in kv[1]),
-                                                                -len(kv[1]), kv[0])):
-        if group_by == "rule":
-            rule = report.rules.get(key)
-            head = (f"<h2>{escape(rule.name if rule else key)} ({len(findings)})</h2>"
-                    + (f'<p class="why">{escape(rule.description)}</p><p class="source">Source: '
-                       f'{escape("; ".join(rule.sources))}</p>' if rule else ""))
-            columns = "<tr><th>Severity</th><th>Owner to fix</th><th>What</th><th>Finding</th></tr>"
-        else:
-            head = f"<h2>{escape(key)} ({len(findings)})</h2>"
-            columns = "<tr><th>Severity</th><th>Rule</th><th>What</th><th>Finding</th></tr>"
-        rows = "".join(_finding_row(f, show_rule=group_by != "rule") for f in findings)
-        sections.append(f"<section>{head}<table>{columns}{rows}</table></section>")
-    rules_checked = "".join(f"<tr><td>{escape(r.name)}</td><td>{escape(r.severity)}</td><td>{escape(r.description)}</td>"
-                            f"<td>{escape('; '.join(r.sources))}</td></tr>" for r in
-                            sorted(report.rules.values(), key=lambda r: r.name))
-    other = "owner" if group_by == "rule" else "rule"
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>Governance report: {counts['Violation']} violations</title><style>{STYLE}</style></head><body>
-<h1>Governance report</h1>
-<p class="meta">Run {escape(report.started)} with {escape(report.engine)} over {report.triples:,} triples in
-{report.seconds:.2f} s. {verdict}</p>
-<nav>Grouped by {escape(group_by)}. <a href="?group={other}">Group by {other}</a></nav>
-<div class="cards"><div class="card Violation"><b>{counts['Violation']}</b>violations: must be fixed</div>
-<div class="card Warning"><b>{counts['Warning']}</b>warnings: should be fixed</div>
-<div class="card Info"><b>{counts['Info']}</b>infos: worth a look</div></div>
-{''.join(sections) or '<p class="ok">Nothing to report: every rule holds.</p>'}
-<h2>Rules checked ({len(report.rules)})</h2><table><tr><th>Rule</th><th>Severity</th><th>Why it exists</th>
-<th>Source</th></tr>{rules_checked}</table></body></html>"""
+    for key, findings in ordered:
+        rule = report.rules.get(key) if group_by == "rule" else None
+        sections.append({"title": rule.name if rule else key, "rule": rule, "findings": findings})
+    counts = report.counts
+    return render_page("report.html", here="/governance", inline_css=True,
+                  title=f"Governance report: {counts['Violation']} violations", report=report, counts=counts,
+                  group_by=group_by, other="owner" if group_by == "rule" else "rule", groups=sections,
+                  rules=sorted(report.rules.values(), key=lambda r: r.name))

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import gzip
 import logging
+from http import HTTPStatus
 
 import anyio
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ekb import __version__
-from ekb.api import governance, graph_store, linked_data, queries, schemas, sparql
+from ekb.api import console, governance, graph_store, linked_data, queries, schemas, sparql
+from ekb.api.protocol import prefers_html
+from ekb.console import STATIC_DIR, render
 from ekb.errors import EkbError
 from ekb.kb import KnowledgeBase
 from ekb.linked_data import CONTEXT_VERSIONS
@@ -89,6 +95,21 @@ class Gzip:
         await self.app(scope, receive, compressing)
 
 
+def wants_html(request: Request) -> bool:
+    """A browser asking (HTML preferred over JSON in its parsed Accept): errors get a page on the console's layout."""
+    return prefers_html(request, ["application/json"])
+
+
+def error_page(status: int, error: str, message: str, headers: dict[str, str]) -> HTMLResponse:
+    """The error a JSON client gets (`error`, `message`), as a page on the console's layout."""
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = error
+    return HTMLResponse(render("error.html", title=phrase, status=status, error=error, message=message),
+                        status_code=status, headers=headers)
+
+
 def create_app(kb: KnowledgeBase) -> FastAPI:
     # /docs and /redoc with their scripts and styles shipped in a package (fastapi-offline), not from a CDN: the
     # pages work on a machine without internet.
@@ -108,20 +129,32 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
                            allow_headers=["*"], expose_headers=["ETag", "Link", "Last-Modified"])
 
     @app.exception_handler(EkbError)
-    async def ekb_error(_: Request, err: EkbError) -> JSONResponse:
+    async def ekb_error(request: Request, err: EkbError) -> Response:
         body = {"error": type(err).__name__, "message": str(err), **(err.details or {})}
         headers = dict(err.headers or {})
         if err.http_status == 401:
             headers["WWW-Authenticate"] = "Bearer"
+        if wants_html(request):
+            return error_page(err.http_status, body["error"], body["message"], headers)
         return JSONResponse(body, status_code=err.http_status, headers=headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, err: StarletteHTTPException) -> Response:
+        """Routing errors (no such path, method not allowed): a page for a browser, FastAPI's JSON otherwise."""
+        if wants_html(request):
+            return error_page(err.status_code, "NotFound" if err.status_code == 404 else "HTTPError", str(err.detail),
+                              dict(err.headers or {}))
+        return await http_exception_handler(request, err)
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, err: Exception) -> JSONResponse:
         """A fault of the server, not of the input (those are EkbErrors): a one-line JSON 500 for the client.
         Starlette re-raises the exception after this answer, so the server still logs its traceback."""
         log.error("unexpected error on %s %s: %s: %s", request.method, request.scope.get("path"), type(err).__name__, err)
-        return JSONResponse({"error": "InternalError", "message": f"the server failed on this request "
-                             f"({type(err).__name__}); the operator's log has the details"}, status_code=500)
+        message = f"the server failed on this request ({type(err).__name__}); the operator's log has the details"
+        if wants_html(request):
+            return error_page(500, "InternalError", message, {})
+        return JSONResponse({"error": "InternalError", "message": message}, status_code=500)
 
     @app.get("/health", tags=["service"], summary="Is the knowledge base up, and what does it hold?",
              response_model=schemas.Health)
@@ -131,10 +164,8 @@ def create_app(kb: KnowledgeBase) -> FastAPI:
         graphs, triples = kb.cached_stats() or await run_in_threadpool(kb.stats)
         return {"status": "ok", "version": __version__, "backend": kb.backend, "graphs": graphs, "triples": triples}
 
-    @app.get("/", include_in_schema=False)
-    def home() -> RedirectResponse:
-        return RedirectResponse("/sparql")
-
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(console.router)
     app.include_router(sparql.router)
     app.include_router(queries.router)
     app.include_router(graph_store.router)

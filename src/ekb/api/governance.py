@@ -6,7 +6,7 @@ in the history graph."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ekb.api import schemas
@@ -26,6 +26,7 @@ from ekb.api.protocol import (
     require_write_token,
 )
 from ekb.config import DATA_GRAPH_PREFIX
+from ekb.console import render as render_page
 from ekb.errors import InputError
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, by_name
 from ekb.gate import Delta
@@ -119,5 +120,12 @@ async def validate_change(request: Request) -> JSONResponse:
 
 @router.get("/governance/history", summary="Every recorded report run, oldest first, with its counts",
             response_model=list[schemas.HistoryRun])
-def governance_history(request: Request) -> JSONResponse:
-    return JSONResponse(kb_of(request).history())
+def governance_history(request: Request) -> Response:
+    runs = kb_of(request).history()
+    if negotiate_view(request, HISTORY_VIEWS, "the history") == "html":
+        return HTMLResponse(render_page("history.html", here="/governance", title="Governance history", runs=runs),
+                            headers={"Vary": "Accept"})
+    return JSONResponse(runs, headers={"Vary": "Accept"})
+
+
+HISTORY_VIEWS = {"application/json": "json", "text/html": "html"}  # the runs for programs, a page for a browser

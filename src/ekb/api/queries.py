@@ -7,7 +7,6 @@ so clients generated from OpenAPI call them by name.
 from __future__ import annotations
 
 import json
-from html import escape
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
@@ -21,13 +20,14 @@ from ekb.api.protocol import (
     engine_errors,
     in_thread,
     kb_of,
+    negotiate_view,
     parse_int,
     prefers_html,
     public_url,
     result_formats,
 )
 from ekb.api.schemas import ERROR_STATUS
-from ekb.config import BASE_IRI
+from ekb.console import render
 from ekb.formats import SOLUTION_FORMATS
 from ekb.library import NamedQuery
 
@@ -45,10 +45,17 @@ def describe(query: NamedQuery, base: str) -> dict:
     }
 
 
+LIST_VIEWS = {"application/json": "json", "text/html": "html"}  # the list for programs, a page for a browser
+
+
 @router.get("/queries", summary="List the curated queries with their parameters")
-def list_queries(request: Request) -> JSONResponse:
+def list_queries(request: Request) -> Response:
     base = base_url(request) + "/"
-    return JSONResponse([describe(q, base) for q in kb_of(request).library.queries.values()])
+    body = [describe(q, base) for q in kb_of(request).library.queries.values()]
+    if negotiate_view(request, LIST_VIEWS, "the list of queries") == "html":
+        return HTMLResponse(render("queries.html", here="/queries", title="Curated queries", queries=body),
+                            headers={"Vary": "Accept"})
+    return JSONResponse(body, headers={"Vary": "Accept"})
 
 
 @router.get("/queries/{name}", summary="Run a curated query by name", include_in_schema=False)
@@ -58,52 +65,72 @@ async def run_query(name: str, request: Request) -> Response:
     values = {k: v for k, v in request.query_params.items() if k not in ("format", "page")}
     page_text = request.query_params.get("page")
     page = parse_int(page_text, "page", 1, MAX_PAGE) if page_text is not None else None
+    html = request.query_params.get("format") == "html" or (
+        "format" not in request.query_params and prefers_html(request, [f.media_type for f in SOLUTION_FORMATS]))
+    if html and _missing(query, values):  # a person opening the query: its form, filled with the example
+        return HTMLResponse(results_page(query, {**query.example, **values}, None), headers={"Vary": "Accept"})
     text = query.bind(values, page)  # bad parameters are refused before anything runs
-    if request.query_params.get("format") == "html" or (
-            "format" not in request.query_params and prefers_html(request, [f.media_type for f in SOLUTION_FORMATS])):
+    if html:
         as_json = await answer_query(request, lambda s, g: kb.sparql(text, s, g), (SOLUTION_FORMATS[0], None))
-        response = HTMLResponse(await in_thread(results_page, query, values, as_json.body))
+        following = await _has_next(kb, query, values, page) if query.pagination else False
+        response = HTMLResponse(await in_thread(results_page, query, values, as_json.body, page or 1, following))
         response.headers["Vary"] = "Accept"
     else:
         formats = result_formats(request, request.query_params.get("format"))
         response = await answer_query(request, lambda s, g: kb.sparql(text, s, g), formats)
     if query.pagination:
-        probe = query.bind(values, page, probe_next=True)
-        with engine_errors():
-            following = await run_in_threadpool(kb.sparql, probe)
-        links = pagination_links(request, page or 1, bool(json.loads(following.body)["results"]["bindings"]))
+        links = pagination_links(request, page or 1, await _has_next(kb, query, values, page))
         if links:
             response.headers["Link"] = links
     return response
 
 
-def _cell(term: dict | None) -> str:
-    if term is None:
-        return ""
-    value = term["value"]
-    if term["type"] == "uri":
-        href = "/" + value[len(BASE_IRI):] if value.startswith(BASE_IRI) else value
-        return f'<a href="{escape(href)}">{escape(value.rsplit("/", 1)[-1])}</a>'
-    return escape(value)
+async def _has_next(kb, query: NamedQuery, values: dict[str, str], page: int | None) -> bool:
+    """Whether a row follows this page (a LIMIT 1 probe past its end)."""
+    probe = query.bind(values, page, probe_next=True)
+    with engine_errors():
+        following = await run_in_threadpool(kb.sparql, probe)
+    return bool(json.loads(following.body)["results"]["bindings"])
 
 
-def results_page(query: NamedQuery, values: dict[str, str], body: bytes) -> str:
-    """A curated query's answer as a table a person reads, each resource linking to its own page."""
-    results = json.loads(body)
-    names = results["head"].get("vars", [])
-    rows = results.get("results", {}).get("bindings", [])
-    head = "".join(f"<th>{escape(n)}</th>" for n in names)
-    cells = "".join("<tr>" + "".join(f"<td>{_cell(row.get(n))}</td>" for n in names) + "</tr>" for row in rows)
-    given = ", ".join(f"{escape(k)} = {escape(v)}" for k, v in values.items()) or "none"
-    return f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(query.summary)}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:80rem;margin:2rem auto;padding:0 1rem;color:#1d2330}}
-table{{border-collapse:collapse;width:100%;font-size:.92rem}}td,th{{text-align:left;padding:.3rem .5rem;
-border-bottom:1px solid #e3e7ef;vertical-align:top}}.meta{{color:#5b6475}}</style></head><body>
-<p><a href="/sparql">SPARQL</a> · <a href="/queries">curated queries</a> · <a href="/docs">API</a></p>
-<h1>{escape(query.summary)}</h1><p>{escape(query.description)}</p>
-<p class="meta">Parameters: {given}. {len(rows)} row{"s" if len(rows) != 1 else ""}. Also as
-<a href="?{escape(_query_string(values, "csv"))}">CSV</a> and <a href="?{escape(_query_string(values, "json"))}">JSON</a>.</p>
-<table><tr>{head}</tr>{cells}</table></body></html>"""
+def _missing(query: NamedQuery, values: dict[str, str]) -> bool:
+    """A required parameter has no value: nothing can run yet."""
+    return any(p.required and not values.get(p.name) for p in query.parameters)
+
+
+INPUTS = {"integer": ("number", "1"), "decimal": ("number", "any"), "double": ("number", "any"),
+          "date": ("date", None), "dateTime": ("datetime-local", None)}
+
+
+def form_fields(query: NamedQuery, values: dict[str, str]) -> list[dict]:
+    """The form's inputs, typed from each parameter: a choice list from `#+ enumerate` (and for booleans), a
+    number or date input from the datatype, text otherwise."""
+    fields = []
+    for p in query.parameters:
+        short = (p.datatype or "").rsplit("#", 1)[-1]
+        kind, step = INPUTS.get(short, ("url" if p.kind == "iri" else "text", None))
+        choices = list(p.enum) or (["true", "false"] if short == "boolean" else [])
+        fields.append({"name": p.name, "required": p.required, "choices": choices, "input": kind, "step": step,
+                       "value": values.get(p.name, p.default or ""), "description": parameter_description(p),
+                       "hint": query.example.get(p.name, "")})
+    return fields
+
+
+def results_page(query: NamedQuery, values: dict[str, str], body: bytes | None, page: int = 1,
+                 has_next: bool = False) -> str:
+    """A curated query's page: its form, its answer as a table a person reads (each resource linking to its own
+    page), paging links and the SPARQL. Without `body`, the form alone (a required value is missing)."""
+    context: dict = {"results": None}
+    if body is not None:
+        results = json.loads(body)
+        context = {"results": results, "names": results["head"].get("vars", []),
+                   "rows": results.get("results", {}).get("bindings", []),
+                   "downloads": {fmt: "?" + _query_string(values, fmt) for fmt in ("csv", "tsv", "json", "xml")},
+                   "page": page if query.pagination else None,
+                   "prev": "?" + urlencode({**values, "page": page - 1}) if query.pagination and page > 1 else None,
+                   "next": "?" + urlencode({**values, "page": page + 1}) if query.pagination and has_next else None}
+    return render("query.html", here="/queries", title=query.summary or query.name, query=query,
+                  fields=form_fields(query, values), **context)
 
 
 def _query_string(values: dict[str, str], fmt: str) -> str:

@@ -5,8 +5,6 @@ https://www.w3.org/TR/sparql11-protocol/ and https://www.w3.org/TR/sparql11-serv
 
 from __future__ import annotations
 
-from html import escape
-
 import rdflib
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
@@ -31,6 +29,8 @@ from ekb.api.protocol import (
     result_formats,
     update_response,
 )
+from ekb.config import BASE_IRI, PREFIXES
+from ekb.console import render, views
 from ekb.errors import InputError
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, SOLUTION_FORMATS, negotiate
 
@@ -122,7 +122,7 @@ async def service_description(request: Request) -> Response:
     endpoint = str(public_url(request, request.app.url_path_for("sparql_get")))
     rdf_types = [f.media_type for f in GRAPH_FORMATS]
     if prefers_html(request, rdf_types):
-        return HTMLResponse(query_page(endpoint))
+        return HTMLResponse(await in_thread(query_page, endpoint, kb_of(request)))
     fmt = negotiate(request.headers.get("accept"), GRAPH_FORMATS)
     if fmt is None:
         raise NotAcceptable("the service description is available as " + ", ".join(rdf_types) + " or text/html")
@@ -171,17 +171,20 @@ SELECT ?number ?capability WHERE {
 } ORDER BY xsd:integer(?number)"""
 
 
-def query_page(endpoint: str) -> str:
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>ekb SPARQL endpoint</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}}
-textarea{{width:100%;height:14rem;font-family:monospace}}</style></head>
-<body><h1>ekb SPARQL 1.1 endpoint</h1>
-<p>Endpoint: <code>{escape(endpoint)}</code>. The default graph is the union of all graphs.
-See also the <a href="/queries">curated queries</a> and the <a href="/docs">API documentation</a>.</p>
-<form method="get" action="{escape(endpoint)}">
-<textarea name="query">PREFIX xsd: &lt;http://www.w3.org/2001/XMLSchema#&gt;
-{escape(EXAMPLE)}</textarea>
-<p><label>Results as <select name="format"><option>json</option><option>xml</option><option>csv</option>
-<option>tsv</option><option>turtle</option><option>jsonld</option></select></label>
-<button type="submit">Run query</button></p></form></body></html>"""
+def query_page(endpoint: str, kb) -> str:
+    """The SPARQL console (vendored YASGUI, see ekb/console/static/yasgui/README.md): its configuration is in the
+    page, the model's classes and properties included, so the editor completes without asking another host."""
+    vocabulary = views.vocabulary(kb)
+    queries = list(kb.library.queries.values())
+    config = {"endpoint": endpoint, "base": BASE_IRI, "example": EXAMPLE, "classes": vocabulary["class"],
+              "properties": vocabulary["property"], "prefixes": PREFIXES,
+              "prefixLines": [f"{p}: <{iri}>" for p, iri in PREFIXES.items()],
+              "queries": {q.name: q.text for q in queries}}
+    return render("sparql.html", here="/sparql", title="SPARQL console", endpoint=endpoint, example=EXAMPLE,
+                  queries=queries, config=config, solution_formats=[_download(f) for f in SOLUTION_FORMATS],
+                  graph_formats=[_download(f) for f in GRAPH_FORMATS])
+
+
+def _download(fmt) -> dict:
+    """A download link's format name and the file extension it is saved with (the engine's own)."""
+    return {"name": fmt.name, "extension": fmt.engine.file_extension}
