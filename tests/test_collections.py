@@ -165,7 +165,7 @@ def test_what_the_server_emits_it_accepts_back(writable):
 
 
 def test_unknown_keys_are_refused_by_name(writable):
-    document = {"@context": str(writable.base_url).rstrip("/") + "/context/v2.jsonld",
+    document = {"@context": str(writable.base_url).rstrip("/") + "/context/v3.jsonld",
                 "id": "https://kb.quantum-energy.example/id/system/x", "type": ["System"], "label": "X",
                 "colour": "red", "sizeInMetres": 3}
     refused = writable.post("/import", content=json.dumps(document))
@@ -175,7 +175,7 @@ def test_unknown_keys_are_refused_by_name(writable):
 
 
 def test_put_replaces_a_description_and_post_merges(writable):
-    context = str(writable.base_url).rstrip("/") + "/context/v2.jsonld"
+    context = str(writable.base_url).rstrip("/") + "/context/v3.jsonld"
     original = writable.get("/id/system/cis", headers={"Accept": "application/ld+json"}).json()
     graph = {"graph": "https://kb.quantum-energy.example/graph/data/systems"}
     merged = {**original, "@context": context, "definition": "A new definition."}

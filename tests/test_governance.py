@@ -280,7 +280,7 @@ def test_api_report_dry_run_gate_and_history(api):
 
 CONSENT = ID + "record/consent-c-1001-aes"
 CONSENT_DATE = (f'<{CONSENT}> <https://kb.quantum-energy.example/def/core/consentDate> '
-                '"2025-05-30"^^<http://www.w3.org/2001/XMLSchema#date> .')  # in graph/data/records, not the first
+                '"2025-05-30T00:00:00"^^<http://www.w3.org/2001/XMLSchema#dateTime> .')  # in graph/data/records, not the first
 
 
 def test_api_dry_run_removes_from_the_graph_that_holds_the_triple(api):

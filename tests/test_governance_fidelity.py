@@ -561,8 +561,8 @@ SEED_RULES = {
                     "<https://w3id.org/dpv#ConsentWithdrawn> .")),
         {(AGREEMENT, "AgreementConsentRecordsShape")}),
     "a consent given to the recipient's legal entity covers the recipient": (
-        both(delete("id:record/consent-c-1001-aes ekb:consentRecipient ?r"),
-             insert("id:record/consent-c-1001-aes ekb:consentRecipient id:legal-entity/quantum-advanced-energy-solutions-llc .")),
+        both(delete("id:record/consent-c-1001-aes ekb:hasConsentRecipient ?r"),
+             insert("id:record/consent-c-1001-aes ekb:hasConsentRecipient id:legal-entity/quantum-advanced-energy-solutions-llc .")),
         NO),
     "a consumer without an SLA: the SLA rule alone": (
         delete("id:service-level-agreement/it-advanced-energy-solutions ?p ?o"),

@@ -312,7 +312,7 @@ def test_links_use_the_configured_base_url(server):
         page = web.get(server.url + "/collections/capabilities", params={"size": "1"})
         description = web.get(server.url + "/sparql", headers={"Accept": "text/turtle"}).text
         queries = web.get(server.url + "/queries").json()
-    assert page.json()["@context"] == "https://kb.example.org/context/v2.jsonld"
+    assert page.json()["@context"] == "https://kb.example.org/context/v3.jsonld"
     assert page.json()["next"] == "https://kb.example.org/collections/capabilities?size=1&page=2"
     assert page.headers["link"] == '<https://kb.example.org/collections/capabilities?size=1&page=2>; rel="next"'
     assert "<https://kb.example.org/sparql>" in description

@@ -49,15 +49,15 @@ def local(api, iri: str) -> str:
     return api.url + "/" + iri.removeprefix("https://kb.quantum-energy.example/")
 
 
-@pytest.mark.parametrize(("paths", "version"), [(("/context/v1.jsonld",), "v1"),
-                                                (("/context.jsonld", "/context/v2.jsonld"), "v2")])
+@pytest.mark.parametrize(("paths", "version"), [(("/context/v1.jsonld",), "v1"), (("/context/v2.jsonld",), "v2"),
+                                                (("/context.jsonld", "/context/v3.jsonld"), "v3")])
 def test_every_context_version_stays_published_unchanged(api, paths, version):
     snapshot = json.loads((SNAPSHOTS / f"context-{version}.jsonld").read_text())
     for path in paths:
         response = web.get(api.url + path)
         assert response.headers["content-type"].startswith("application/ld+json")
         assert response.json() == snapshot, "a published context changed: add a version instead"
-    assert web.get(api.url + "/context/v3.jsonld").status_code == 404
+    assert web.get(api.url + "/context/v4.jsonld").status_code == 404
 
 
 @pytest.mark.parametrize("kind", sorted(COLLECTIONS))
@@ -152,7 +152,7 @@ NEW_SYSTEM = {
 
 
 def test_import_then_fetch_gives_the_document_back(writable):
-    document = {"@context": writable.url + "/context/v2.jsonld", **NEW_SYSTEM}
+    document = {"@context": writable.url + "/context/v3.jsonld", **NEW_SYSTEM}
     auth = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/ld+json"}
     response = web.post(writable.url + "/import", content=json.dumps(document), headers=auth, timeout=60)
     assert response.status_code == 201, response.text

@@ -103,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "turtle for one graph)")
     export.add_argument("--kind", default=None, help="with --format jsonld: only one kind (capabilities, systems, ...)")
     export.add_argument("--context-url", default=None, metavar="URL",
-                        help="with --format jsonld: point at this context (e.g. http://host:8000/context/v2.jsonld) "
+                        help="with --format jsonld: point at this context (e.g. http://host:8000/context/v3.jsonld) "
                              "instead of embedding it")
     export.add_argument("--output", "-o", type=Path, default=None, help="file to write (default: standard output)")
 

@@ -55,7 +55,7 @@ OWNERS = (
     (0, f"?n {OWN} ?owner ."),  # its accountable owner: capabilities, streams, systems, entities, agreements, ...
     (1, f"?owner {POST_IN} ?n . {POST} FILTER EXISTS {{ ?anything {OWN} ?owner }}"),  # a unit's accountable post
     (2, f"?owner {POST_IN} ?n . {POST}"),  # a unit's other posts (a steward), if it has no accountable one
-    (3, "?n ekb:approvedBy ?owner ."),  # a document: the post that approved it
+    (3, "?n ekb:isApprovedBy ?owner ."),  # a document: the post that approved it
 )
 
 PERSON_UNITS = ("the unit of the posts they hold", "the unit they are a member of")
@@ -67,9 +67,9 @@ CONTAINERS = (
     (1, "its information domain", "?n ekb:belongsToDomain|^ekb:hasInformationEntity ?c ."),
     (1, "the information entity its class models", "?n a ?k . ?k rdfs:subClassOf* ?cls . ?c ekb:modelledByClass ?cls ."),
     (1, "the capability that manages consent for its recipient's agreements",
-     "?n ekb:consentRecipient ?r . ?a ekb:dsaRecipient ?r ; ekb:consentManagedBy ?c ."),
-    (1, "the unit that provides its data", "?n ekb:dsaProvider ?c ."),
-    (1, "the unit that provides the service", "?n ekb:slaProvider|ekb:isProvidedBy|^ekb:providesService ?c ."),
+     "?n ekb:hasConsentRecipient ?r . ?a ekb:hasDataRecipient ?r ; ekb:isConsentManagedBy ?c ."),
+    (1, "the unit that provides its data", "?n ekb:hasDataProvider ?c ."),
+    (1, "the unit that provides the service", "?n ekb:hasServiceProvider|ekb:isProvidedBy|^ekb:providesService ?c ."),
     (1, "the unit that operates it", "?n ekb:isOperatedBy ?c ."),
     (1, "the unit it is in", f"?n {POST_IN} ?c ."),
     (1, "the organisation it belongs to", f"?n {UP} ?c ."),
@@ -78,7 +78,7 @@ CONTAINERS = (
     (2, "the unit that performs it", "?n ekb:isPerformedBy|^ekb:performsCapability ?c ."),
     (2, "the unit that serves it", "?n ekb:isServedBy|^ekb:servesValueStream ?c ."),
     (2, "the capability that manages it", "?n ekb:isManagedByCapability ?c ."),
-    (2, "the recipient of the consent", "?n ekb:consentRecipient ?c ."),
+    (2, "the recipient of the consent", "?n ekb:hasConsentRecipient ?c ."),
     (2, "what it is part of", "?n dcterms:isPartOf|^dcterms:hasPart ?c ."),
     (2, "what states it", "?c ekb:hasObjective|ekb:hasPrinciple|ekb:hasComponent ?n ."),
     (2, "the unit it partners with", "?n ekb:partnersWith ?c ."),

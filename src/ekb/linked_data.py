@@ -28,7 +28,7 @@ from ekb.store import Store
 
 # Every published version stays served unchanged; documents point at the current one. v2 adds the collection
 # envelope's terms (Activity Streams' OrderedCollectionPage, with Hydra's page index and limit).
-CONTEXT_VERSIONS = ("v1", "v2")
+CONTEXT_VERSIONS = ("v1", "v2", "v3")  # v3: the verb-first property names, dates as xsd:dateTime
 CONTEXT_VERSION = CONTEXT_VERSIONS[-1]
 CONTEXT_PATH = f"/context/{CONTEXT_VERSION}.jsonld"
 
@@ -209,7 +209,7 @@ def _jsonld_reason(err: Exception) -> str:
 def export_document(store: Store, kind: str | None = None, context_url: str | None = None) -> dict:
     """The whole knowledge base (every individual), or one kind, as one JSON-LD document:
     {"@context": ..., "@graph": [resource documents]}. The context is embedded, so any processor reads the file
-    offline; with `context_url` (the server's /context/v2.jsonld) it points there instead."""
+    offline; with `context_url` (the server's /context/v3.jsonld) it points there instead."""
     if kind is None:
         where = f'?item ?p ?o . FILTER(isIRI(?item) && STRSTARTS(STR(?item), "{ID}"))'
     elif kind in COLLECTIONS:
@@ -229,7 +229,7 @@ COLLECTIONS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
                                                 "parent": ("ekb:hasParentCapability", "capability"),
                                                 "scope": SCOPE, "owner": OWNER}),
     "value-streams": ("ekb:ValueStream", {"scope": SCOPE, "owner": OWNER,
-                                         "category": ("ekb:valueStreamCategory", "value-stream-category")}),
+                                         "category": ("ekb:hasValueStreamCategory", "value-stream-category")}),
     "information-entities": ("ekb:InformationEntity", {"domain": ("ekb:belongsToDomain", "information-domain"),
                                                         "scope": SCOPE, "owner": OWNER,
                                                         "steward": ("ekb:hasDataSteward", "owner")}),
@@ -239,7 +239,7 @@ COLLECTIONS: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     "owners": ("ekb:Owner", {"unit": ("org:postIn", "department")}),
     "governance-bodies": ("ekb:GovernanceBody", {"owner": OWNER}),
     "data-sharing-agreements": ("ekb:DataSharingAgreement", {"owner": OWNER,
-                                                             "recipient": ("ekb:dsaRecipient", "business-unit")}),
+                                                             "recipient": ("ekb:hasDataRecipient", "business-unit")}),
 }
 
 

@@ -41,6 +41,8 @@ from ekb.terms import triple_to_ox
 # In the load manifest, each data graph the last load wrote from a file is an sd:NamedGraph.
 MANIFEST_ENTRY = "http://www.w3.org/ns/sparql-service-description#NamedGraph"
 RDF_SUFFIXES = {".ttl", ".nt", ".n3", ".rdf", ".owl", ".xml", ".jsonld", ".json", ".trig", ".nq", ".trix", ".hext"}
+# Protégé's XML catalog (ontology/catalog-v001.xml) maps import IRIs to files: it is not RDF.
+NOT_RDF = {"catalog-v001.xml"}
 Progress = Callable[[str], None]
 
 
@@ -74,7 +76,8 @@ def discover(settings: Settings) -> list[SourceFile]:
                          ("data", settings.data_dir)):
         if not folder.is_dir():
             raise InputError(f"missing folder: {folder} (expected ontology/, shapes/ and data/ under {settings.root})")
-        for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in RDF_SUFFIXES):
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in RDF_SUFFIXES
+                                and p.name not in NOT_RDF):
             graph = {"ontology": ONTOLOGY_GRAPH, "shapes": SHAPES_GRAPH}.get(kind) or data_graph_name(
                 path.relative_to(folder))
             sources.append(SourceFile(path, kind, graph))

@@ -156,7 +156,7 @@ class CollectionInfo(Model):
 
 
 class CollectionPage(Model):
-    """An Activity Streams OrderedCollectionPage (JSON-LD, context /context/v2.jsonld): items in label order."""
+    """An Activity Streams OrderedCollectionPage (JSON-LD, context /context/v3.jsonld): items in label order."""
 
     context: str = Field(alias="@context")
     id: str
