@@ -562,7 +562,8 @@ SEED_RULES = {
         {(AGREEMENT, "AgreementConsentRecordsShape")}),
     "a consent given to the recipient's legal entity covers the recipient": (
         both(delete("id:record/consent-c-1001-aes ekb:hasConsentRecipient ?r"),
-             insert("id:record/consent-c-1001-aes ekb:hasConsentRecipient id:legal-entity/quantum-advanced-energy-solutions-llc .")),
+             insert("id:record/consent-c-1001-aes ekb:hasConsentRecipient "
+                    "id:legal-entity/quantum-advanced-energy-solutions-llc .")),
         NO),
     "a consumer without an SLA: the SLA rule alone": (
         delete("id:service-level-agreement/it-advanced-energy-solutions ?p ?o"),
