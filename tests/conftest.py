@@ -1,4 +1,4 @@
-"""Shared fixtures: the repository's own model, and a real `oxigraph serve` for the remote backend."""
+"""Shared fixtures: the repository's own model, and real `oxigraph serve` and Virtuoso servers for the remote backend."""
 
 from __future__ import annotations
 
@@ -86,6 +86,111 @@ class OxigraphServer:
         self.running.discard(self.process.pid)
 
 
+VIRTUOSO_BINARY = "/usr/bin/virtuoso-t"
+VIRTUOSO_ISQL = "/usr/bin/isql-vt"
+# The settings ekb's README documents for Virtuoso, as a fresh package install has them: the row cap is left at
+# its default (10,000) on purpose, so that the tests prove ekb reads past it without losing a row.
+VIRTUOSO_INI = """[Database]
+DatabaseFile = {dir}/virtuoso.db
+ErrorLogFile = {dir}/virtuoso.log
+LockFile = {dir}/virtuoso.lck
+TransactionFile = {dir}/virtuoso.trx
+xa_persistent_file = {dir}/virtuoso.pxa
+ErrorLogLevel = 7
+FileExtend = 200
+Striping = 0
+TempStorage = TempDatabase
+
+[TempDatabase]
+DatabaseFile = {dir}/virtuoso-temp.db
+TransactionFile = {dir}/virtuoso-temp.trx
+Striping = 0
+
+[Parameters]
+ServerPort = 127.0.0.1:{sql_port}
+DisableUnixSocket = 1
+DisableTcpSocket = 0
+MaxClientConnections = 10
+CheckpointInterval = 60
+NumberOfBuffers = 20000
+MaxDirtyBuffers = 15000
+ThreadsPerQuery = 2
+DirsAllowed = ., {dir}
+
+[HTTPServer]
+ServerPort = 127.0.0.1:{http_port}
+ServerRoot = {dir}
+ServerThreads = 10
+MaxClientConnections = 10
+MaxKeepAlives = 10
+KeepAliveTimeout = 10
+EnabledDavVSP = 0
+EnabledGzipContent = 0
+
+[SPARQL]
+ResultSetMaxRows = {max_rows}
+MaxQueryExecutionTime = {timeout_s}
+MaxQueryCostEstimationTime = 400
+"""
+
+
+class VirtuosoServer:
+    """A real Virtuoso (Debian package virtuoso-opensource) on 127.0.0.1, with its own virtuoso.ini and database in
+    `workdir`, SPARQL updates granted to its anonymous SPARQL user, stopped by its process id."""
+
+    running = OxigraphServer.running
+
+    def __init__(self, workdir: Path, timeout_s: float = 60, max_rows: int = 10_000):
+        if not Path(VIRTUOSO_BINARY).exists():
+            raise RuntimeError("Virtuoso (Debian package virtuoso-opensource) is not installed: run `make test`")
+        self.sql_port, self.port = free_port(), free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        workdir.mkdir(parents=True, exist_ok=True)
+        ini = workdir / "virtuoso.ini"
+        ini.write_text(VIRTUOSO_INI.format(dir=workdir, sql_port=self.sql_port, http_port=self.port,
+                                           max_rows=max_rows, timeout_s=f"{timeout_s:g}"))
+        self.process = subprocess.Popen([VIRTUOSO_BINARY, "+foreground", "+configfile", str(ini)], cwd=workdir,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.running.add(self.process.pid)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self.process.poll() is None:
+            try:
+                if httpx.get(self.query_url, params={"query": "ASK {}"}, timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        else:
+            self.stop()
+            raise RuntimeError(f"Virtuoso did not start: see {workdir / 'virtuoso.log'}")
+        self.sql('GRANT SPARQL_UPDATE TO "SPARQL";')
+        self.system_graphs = set(self.graphs())  # the engine's own: never ekb's, never cleared
+
+    @property
+    def query_url(self) -> str:
+        return self.url + "/sparql"
+
+    def sql(self, statement: str) -> None:
+        subprocess.run([VIRTUOSO_ISQL, f"127.0.0.1:{self.sql_port}", "dba", "dba", f"exec={statement}"],
+                       check=True, capture_output=True, timeout=60)
+
+    def graphs(self) -> list[str]:
+        answer = httpx.post(self.query_url, data={"query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } } ORDER BY ?g"},
+                            headers={"Accept": "application/sparql-results+json"}, timeout=60)
+        return [row["g"]["value"] for row in answer.json()["results"]["bindings"]]
+
+    def clear(self) -> None:
+        """Drop every graph but the engine's own (CLEAR ALL would drop those too, and Virtuoso needs them)."""
+        drops = [f"DROP SILENT GRAPH <{g}>" for g in self.graphs() if g not in self.system_graphs]
+        if drops:
+            httpx.post(self.query_url, content=" ;\n".join(drops).encode(),
+                       headers={"Content-Type": "application/sparql-update"}, timeout=120).raise_for_status()
+
+    def stop(self) -> None:
+        stop_process(self.process, grace_s=20)
+        self.running.discard(self.process.pid)
+
+
 class EkbServe:
     """A real `ekb serve` process on 127.0.0.1 and a free port (stopped by its process id), as an operator runs it:
     `args` are its options (a store, a remote endpoint, limits); the write token comes from the environment."""
@@ -146,14 +251,23 @@ def oxigraph_server(tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture(params=["embedded", "remote"])
-def store(request, oxigraph_server):
-    """An empty store of each backend: every store test runs against both."""
+@pytest.fixture(scope="session")
+def virtuoso_server(tmp_path_factory):
+    server = VirtuosoServer(tmp_path_factory.mktemp("virtuoso"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["embedded", "remote", "virtuoso"])
+def store(request):
+    """An empty store of each backend: every store test runs against the embedded store, `oxigraph serve` and
+    Virtuoso."""
     if request.param == "embedded":
         backend = EmbeddedStore()
     else:
-        oxigraph_server.clear()
-        backend = RemoteStore(oxigraph_server.query_url)
+        server = request.getfixturevalue("oxigraph_server" if request.param == "remote" else "virtuoso_server")
+        server.clear()
+        backend = RemoteStore(server.query_url)
     yield backend
     backend.close()
 
@@ -171,13 +285,15 @@ def loaded_kb(settings) -> KnowledgeBase:
     return kb
 
 
-@pytest.fixture(scope="session", params=["embedded", "remote"])
-def api(request, tmp_path_factory, oxigraph_server):
-    """The API over the shipped model, once on the embedded store and once on a real `oxigraph serve`."""
+@pytest.fixture(scope="session", params=["embedded", "remote", "virtuoso"])
+def api(request, tmp_path_factory):
+    """The API over the shipped model, on the embedded store, on a real `oxigraph serve` and on a real Virtuoso
+    (with its default row cap)."""
     if request.param == "embedded":
         store = EmbeddedStore()
     else:
-        server = OxigraphServer(tmp_path_factory.mktemp("oxigraph-api"))
+        kind = OxigraphServer if request.param == "remote" else VirtuosoServer
+        server = kind(tmp_path_factory.mktemp(f"{request.param}-api"))
         request.addfinalizer(server.stop)
         store = RemoteStore(server.query_url)
     kb = KnowledgeBase(Settings(root=ROOT), store)

@@ -1025,6 +1025,21 @@ def build() -> list[Case]:
     add(Case("context-current-params", "GET", "/context.jsonld?x=%FF"))
     add(Case("root-redirect-inject", "GET", "/?next=http%3A%2F%2FCANARYHOST%2Fc%2Froot", canary=True))
 
+    # ---- The console's own pages, with hostile parameters.
+    script = quote("<script>alert(1)</script>")
+    add(Case("console-map-measure-nul", "GET", "/capabilities?measure=%00"))
+    add(Case("console-map-measure-script", "GET", f"/capabilities?measure={script}"))
+    add(Case("console-map-measure-huge", "GET", "/capabilities?measure=" + "a" * 100_000))
+    add(Case("console-dashboard-filters-script", "GET",
+             f"/governance?severity={script}&rule={script}&owner={script}&kind={script}"))
+    add(Case("console-dashboard-page-huge", "GET", "/governance?page=" + "9" * 40))
+    add(Case("console-dashboard-page-negative", "GET", "/governance?page=-3&severity=%FF"))
+    add(Case("console-dashboard-rule-iri-inject", "GET", "/governance?rule=" + quote("x> } ; DROP ALL ; <y")))
+    add(Case("console-static-traversal", "GET", "/static/..%2F..%2F..%2Fpyproject.toml", leak_check=True))
+    add(Case("console-static-traversal-raw", "GET", "/static/../../../../etc/passwd", leak_check=True))
+    add(Case("console-streams-params", "GET", "/value-streams?x=%00&y=" + script))
+    add(Case("console-information-params", "GET", "/information?domain=" + quote("../../etc/passwd"), leak_check=True))
+
     return cases
 
 

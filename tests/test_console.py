@@ -11,7 +11,7 @@ import json
 import re
 from collections import deque
 from html.parser import HTMLParser
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 import pyoxigraph as ox
@@ -283,3 +283,13 @@ def test_dashboard_pages_its_findings(loaded_kb, monkeypatch):
     assert (len(first["shown"]), len(second["shown"]), first["pages"]) == (20, total - 20, 2)
     assert not set(map(id, first["shown"])) & set(map(id, second["shown"]))
     assert views.dashboard(loaded_kb, {"severity": "Violation"}, 1)["matching"] == loaded_kb.current_report().count("Violation")
+
+
+@pytest.mark.parametrize("path", ["/governance?severity={x}&rule={x}&owner={x}&kind={x}", "/capabilities?measure={x}",
+                                  "/id/capability/{x}", "/queries/search?text={x}", "/collections/capabilities?owner={x}"])
+def test_what_a_visitor_types_comes_back_as_text_never_as_markup(server, path):
+    """Every page echoing a parameter escapes it: a link that carries a script must not run it."""
+    script = "<script>alert(1)</script>"
+    page = httpx.get(server.url + path.format(x=quote(script, safe="")), headers=BROWSER, timeout=60)
+    assert page.status_code < 500 and page.headers["content-type"].startswith("text/html")
+    assert script not in page.text

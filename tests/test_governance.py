@@ -426,3 +426,51 @@ def test_the_report_view_is_the_current_store_and_not_redone_until_a_write(monke
     after = kb.current_report()
     assert after is not first
     assert [f.as_json() for f in after.findings] == [f.as_json() for f in validate_store(kb.store).findings]
+
+
+def test_viewers_arriving_together_wait_for_one_validation(monkeypatch):
+    """A cold report on a large store takes a minute: eight viewers must not start eight validations."""
+    import threading
+    import time
+
+    import ekb.kb
+    from ekb.config import Settings
+    from ekb.kb import KnowledgeBase
+
+    kb = KnowledgeBase(Settings(root=ROOT), EmbeddedStore())
+    kb.load()
+    kb._baseline = None
+    runs = []
+
+    def slow(*args):
+        runs.append(1)
+        time.sleep(0.5)
+        return validate_store(*args)
+    monkeypatch.setattr(ekb.kb, "validate_store", slow)
+    reports = []
+    viewers = [threading.Thread(target=lambda: reports.append(kb.current_report())) for _ in range(8)]
+    for viewer in viewers:
+        viewer.start()
+    for viewer in viewers:
+        viewer.join()
+    assert len(runs) == 1 and len({id(r) for r in reports}) == 1
+
+
+def test_the_history_says_which_findings_are_new_and_which_were_fixed():
+    """The council asks what changed since the last recorded run, finding by finding, not only counts."""
+    import dataclasses
+
+    from ekb.config import Settings
+    from ekb.kb import KnowledgeBase
+
+    kb = KnowledgeBase(Settings(root=ROOT), EmbeddedStore())
+    kb.load()
+    assert kb.since_last_run(kb.current_report()) is None, "no run recorded yet"
+    recorded = kb.validate(record=True)
+    assert recorded.findings and kb.since_last_run(recorded) == ([], [])
+    update, expected = BREACHES["system-with-two-owners"]
+    kb.store.update(update)  # past the gate: the breach is what the next run must call new
+    new, fixed = kb.since_last_run(validate_store(kb.store))
+    assert {(short(f.focus), f.rule.rsplit("/", 1)[1]) for f in new} == expected and fixed == []
+    fewer = dataclasses.replace(recorded, findings=recorded.findings[1:])
+    assert kb.since_last_run(fewer) == ([], [recorded.findings[0]]), "a fixed finding comes back as it was written"

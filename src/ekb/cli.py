@@ -32,6 +32,11 @@ def _store_options(parser: argparse.ArgumentParser) -> None:
                         help="use a remote SPARQL 1.1 server's query endpoint instead of the embedded store")
     parser.add_argument("--update-endpoint", default=None, metavar="URL",
                         help="the remote server's update endpoint (default: guessed from --endpoint)")
+    parser.add_argument("--dialect", default=None, choices=["oxigraph", "virtuoso", "generic"],
+                        help="the remote server's engine (default: detected from its first answer)")
+    parser.add_argument("--graph-namespace", action="append", default=[], metavar="PREFIX",
+                        help="on a shared remote engine, graphs under PREFIX are ekb's too (repeatable; ekb's own "
+                             "graph namespace always is, every other graph is ignored)")
     parser.add_argument("--reasoner", default="reasonable", choices=["reasonable", "owlrl"],
                         help="OWL 2 RL engine for loads (default: reasonable; owlrl is the reference)")
 
@@ -136,8 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--group-by", default="rule", choices=["rule", "owner"], help="grouping of the html report")
     validate.add_argument("--fail-on", default="violation", choices=["violation", "warning", "info", "none"],
                           help="exit with status 3 when a finding of this severity or worse exists (default: violation)")
-    validate.add_argument("--engine", default="pyshacl-turbo", choices=["pyshacl-turbo", "pyshacl"],
-                          help="SHACL engine (default: pyshacl-turbo; pyshacl is the reference)")
+    validate.add_argument("--engine", default=None, choices=["pyshacl-turbo", "pyshacl", "sparql"],
+                          help="SHACL engine (default: the shapes as SPARQL in the engine on oxigraph serve, else "
+                               "pyshacl-turbo; pyshacl is the reference; sparql runs them in any store)")
     validate.add_argument("--output", "-o", type=Path, default=None, help="file to write (default: standard output)")
     validate.add_argument("--history", action="store_true", help="show the recorded report runs instead of validating")
     validate.add_argument("--record", action="store_true",
@@ -147,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace) -> Settings:
     settings = Settings(root=(args.root or default_project_root()).resolve(), store_dir=args.store,
-                        endpoint=args.endpoint, update_endpoint=args.update_endpoint, reasoner=args.reasoner)
+                        endpoint=args.endpoint, update_endpoint=args.update_endpoint, reasoner=args.reasoner,
+                        dialect=args.dialect, graph_prefixes=tuple(args.graph_namespace))
     if args.command == "serve":
         settings.write_token = write_token(args)
         settings.base_url = public_base_url(args)
@@ -202,8 +209,11 @@ def _run_load(kb: KnowledgeBase, drop_unmanaged: bool = False) -> None:
     with err_console.status("loading") as status:
         report = kb.load(lambda message: status.update(message), drop_unmanaged)
     total = sum(report.graphs.values())
+    unchanged = f", {len(report.skipped)} of them unchanged since the last load and not read again" \
+        if report.skipped else ""
+    entailments = "" if report.reasoned else "; entailments kept: no premise changed"
     err_console.print(f"loaded {len(report.graphs)} graphs, {total} triples in {report.seconds:.2f} s "
-                      f"(reasoner: {report.reasoner})")
+                      f"(reasoner: {report.reasoner}){unchanged}{entailments}")
     for graph in report.dropped:
         err_console.print(f"dropped {graph}: no data file holds it any more", markup=False)
     for graph in report.kept:
@@ -408,7 +418,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from ekb.report import render
     from ekb.validation import engine_named, validate_files
 
-    engine = engine_named(args.engine)
+    engine = engine_named(args.engine) if args.engine else None
+    if args.files and args.engine == "sparql":
+        raise InputError("--engine sparql runs the shapes in a store; files are validated as written by "
+                         "pyshacl-turbo (the default) or pyshacl")
     if args.history:
         kb = KnowledgeBase.open(_settings(args))
         table = Table("run", "started", "violations", "warnings", "infos", "triples", title="governance history")

@@ -16,6 +16,7 @@ no per-triple work in Python, and only triples not asserted already.
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import lru_cache
 
 from ekb.config import DATA_GRAPH_FILTER, RDF_TYPE, expand
 from ekb.store import NTRIPLES, Store
@@ -41,6 +42,12 @@ Entailment = tuple[str, str, bool]  # (p, q, inverted): `s p o` entails `s q o`,
 
 
 def entailments(axioms: list[tuple[str, str, str]]) -> list[Entailment]:
+    """See `_entailments`; cached, as the schema changes only with a load (each gate check reads it twice)."""
+    return list(_entailments(tuple(sorted(axioms))))
+
+
+@lru_cache(maxsize=16)
+def _entailments(axioms: tuple[tuple[str, str, str], ...]) -> list[Entailment]:
     """Every (p, q, inverted) the axioms entail, chained: an inverse of a super-property of an inverse, and so on.
     A property stated in one direction is a node (property, inverted); each axiom is an edge between nodes."""
     edges: dict[tuple[str, bool], set[tuple[str, bool]]] = defaultdict(set)

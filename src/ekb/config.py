@@ -99,6 +99,10 @@ class Settings:
     store_dir: Path | None = None
     endpoint: str | None = None
     update_endpoint: str | None = None
+    # The remote engine's dialect (oxigraph, virtuoso, generic; None: detected from its first answer), and graph
+    # namespaces besides ekb's own that hold ekb's graphs there (every other graph of a shared engine is ignored).
+    dialect: str | None = None
+    graph_prefixes: tuple[str, ...] = ()
     write_token: str | None = None
     query_timeout_s: float = 30.0
     max_result_bytes: int = 256 * 1024 * 1024

@@ -83,3 +83,41 @@ class Report:
             "rules": [{**asdict(rule), "findings": self.by_rule().get(rule.iri, 0)} for rule in self.rules.values()],
             "findings": [f.as_json() for f in self.findings],
         }
+
+
+SHACL = rdflib.Namespace("http://www.w3.org/ns/shacl#")
+
+
+def replaced_results(graph: rdflib.Graph, focus: set[str], new: rdflib.Graph) -> rdflib.Graph:
+    """A copy of a sh:ValidationReport graph whose results on the `focus` nodes are those of `new` (another
+    report graph, on those nodes), with sh:conforms set again. A result takes its blank-node details along
+    (paths, nested results). A copy: a reader may be rendering the old graph."""
+    report = next(graph.subjects(rdflib.RDF.type, SHACL.ValidationReport), None)
+    dropped = _reachable(graph, [r for r in graph.objects(report, SHACL.result)
+                                 if str(graph.value(r, SHACL.focusNode)) in focus])
+    out = rdflib.Graph()
+    for triple in graph:
+        if triple[0] not in dropped and triple[2] not in dropped and triple[1] != SHACL.conforms:
+            out.add(triple)
+    if report is None:
+        return out
+    kept = [r for r in new.objects(None, SHACL.result) if str(new.value(r, SHACL.focusNode)) in focus]
+    for node in _reachable(new, kept):
+        for triple in new.triples((node, None, None)):
+            out.add(triple)
+    for result in kept:
+        out.add((report, SHACL.result, result))
+    conforms = next(out.objects(report, SHACL.result), None) is None
+    out.add((report, SHACL.conforms, rdflib.Literal(conforms)))
+    return out
+
+
+def _reachable(graph: rdflib.Graph, starts: list) -> set:
+    """The nodes given and the blank nodes reachable from them: one result's own description."""
+    seen, frontier = set(starts), list(starts)
+    while frontier:
+        for value in graph.objects(frontier.pop(), None):
+            if isinstance(value, rdflib.BNode) and value not in seen:
+                seen.add(value)
+                frontier.append(value)
+    return seen

@@ -50,6 +50,10 @@ UP = "org:unitOf|^org:hasUnit|org:subOrganizationOf|^org:hasSubOrganization"
 HOLDS = "org:holds|^org:heldBy"
 POST = "{ ?owner a ekb:Owner } UNION { ?owner a org:Post }"
 
+# The nodes asked about come in as a sub-select over VALUES, not as a VALUES block beside the UNION: the meaning is
+# the same, and Virtuoso 7.2 ignores a VALUES block joined with a UNION whose branches BIND (it answers for every
+# node of the store, 5,000 rows for 100 asked on the shipped model). Batches of `_chunks` keep each request small.
+
 # How a thing names its owner itself: (rank, pattern from ?n to ?owner).
 OWNERS = (
     (0, f"?n {OWN} ?owner ."),  # its accountable owner: capabilities, streams, systems, entities, agreements, ...
@@ -96,7 +100,7 @@ def _union(patterns: list[str]) -> str:
 
 OWNERS_QUERY = sparql_prologue() + """
 SELECT ?n ?owner ?rank ?ownerLabel (GROUP_CONCAT(DISTINCT STR(?side); separator=" ") AS ?sides) WHERE {
-  VALUES ?n { %(nodes)s }
+  { SELECT ?n WHERE { VALUES ?n { %(nodes)s } } }
   """ + _union([f"{p} BIND({rank} AS ?rank)" for rank, p in OWNERS]) + f"""
   FILTER(isIRI(?owner))
   OPTIONAL {{ ?owner rdfs:label ?ol }}
@@ -106,7 +110,7 @@ SELECT ?n ?owner ?rank ?ownerLabel (GROUP_CONCAT(DISTINCT STR(?side); separator=
 
 CONTAINERS_QUERY = sparql_prologue() + """
 SELECT DISTINCT ?n ?c ?route ?cLabel WHERE {
-  VALUES ?n { %(nodes)s }
+  { SELECT ?n WHERE { VALUES ?n { %(nodes)s } } }
   """ + _union([f"{p} BIND({i} AS ?route)" for i, (_, _, p) in enumerate(CONTAINERS)]) + """
   FILTER(isIRI(?c) && ?c != ?n)
   OPTIONAL { ?c rdfs:label ?cl }

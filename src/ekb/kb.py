@@ -15,18 +15,26 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from ekb import docs, linked_data, loader
+from ekb import docs, linked_data, loader, retraction
 from ekb.changes import LOG_FILE, Change, ChangeLog
-from ekb.config import DATA_GRAPH_FILTER, PROTECTED_GRAPHS, STAGING_PREFIX, Settings, is_data_graph
+from ekb.config import DATA_GRAPH_FILTER, DEFAULT_DATA_GRAPH, PROTECTED_GRAPHS, STAGING_PREFIX, Settings, is_data_graph
 from ekb.errors import Busy, CursorExpired, Forbidden, GateRefused, InputError, NotFound, StoreUnavailable
-from ekb.findings import Report
+from ekb.findings import Finding, Report
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, SOLUTION_FORMATS, Format
-from ekb.gate import Delta, GateResult, check_change, check_delta
+from ekb.gate import Delta, GateResult, QuadChange, check_change, check_delta, ontology_context, refreshed_report
 from ekb.guard import check_remote_access
-from ekb.history import history, record_run
+from ekb.history import history, record_run, recorded_findings
 from ekb.library import QueryLibrary
 from ekb.literals import nquads_rewrites, rewrites_json, store_rewrites
-from ekb.query_workers import DEFAULT_GRAPH, Limits, QueryWorkers, protected_changes
+from ekb.query_workers import (
+    DEFAULT_GRAPH,
+    UPDATE_DELTA_MAX_QUADS,
+    Changed,
+    Limits,
+    QueryWorkers,
+    TooLarge,
+    trial,
+)
 from ekb.reasoning import reasoner_named
 from ekb.sparql_lexer import with_update_dataset
 from ekb.store import Answer, EmbeddedStore, Store, open_store
@@ -43,7 +51,11 @@ class KnowledgeBase:
     settings: Settings
     store: Store
     _write_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _full_validation: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _baseline: Report | None = field(default=None, repr=False)
+    # The resources the neighbourhood-checked writes touched since `_baseline` was last brought up to date.
+    _touched: set[str] = field(default_factory=set, repr=False)
+    _ontology: bytes | None = field(default=None, repr=False)  # gate.ontology_context, kept until it can change
     _size: int | None = field(default=None, repr=False)
     modified: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC).replace(microsecond=0))
     workers: QueryWorkers | None = field(default=None, repr=False)
@@ -58,7 +70,8 @@ class KnowledgeBase:
 
     @classmethod
     def open(cls, settings: Settings) -> KnowledgeBase:
-        return cls(settings, open_store(settings.store_dir, settings.endpoint, settings.update_endpoint))
+        return cls(settings, open_store(settings.store_dir, settings.endpoint, settings.update_endpoint,
+                                        settings.dialect, settings.graph_prefixes))
 
     def start_workers(self, limits: Limits | None = None) -> None:
         """Evaluate clients' SPARQL in worker processes that can be stopped (an on-disk embedded store only)."""
@@ -130,7 +143,7 @@ class KnowledgeBase:
             interrupted_before = self.interrupted_load()
             try:
                 with self._marked(LOADING):
-                    self._baseline = None
+                    self._baseline, self._touched, self._ontology = None, set(), None
                     report = loader.load(self.store, self.settings, progress, drop_unmanaged)
                     self.changes.record("load", graphs=report.graphs, complete=False)
                     self._size = sum(report.graphs.values())
@@ -211,6 +224,16 @@ class KnowledgeBase:
         """The recorded governance runs, oldest first."""
         return history(self.store)
 
+    def since_last_run(self, report: Report) -> tuple[list[Finding], list[Finding]] | None:
+        """(new, fixed): the findings of `report` the last recorded run did not report, and those it reported
+        that `report` no longer does; None when no run is recorded."""
+        runs = history(self.store)
+        if not runs:
+            return None
+        before = recorded_findings(self.store, runs[-1]["run"])
+        then, now = {f.key for f in before}, {f.key for f in report.findings}
+        return [f for f in report.findings if f.key not in then], [f for f in before if f.key not in now]
+
     def sparql(self, text: str, solution_format: Format = SOLUTION_FORMATS[0], graph_format: Format = GRAPH_FORMATS[0],
                default_graphs=(), named_graphs=(), base_iri: str | None = None) -> Answer:
         """A read-only SPARQL query under the operator's limits (in a worker process when there are some).
@@ -229,8 +252,14 @@ class KnowledgeBase:
         leaves the ontology, shapes and other load-managed graphs alone. `using`/`using_named` are the
         protocol's using-graph-uri / using-named-graph-uri."""
         text = _with_dataset(text, using, using_named)
-        self.try_update(text, base_iri)
-        return self._write(lambda store: store.update(text, base_iri), actor="sparql-update")
+        generation = self.generation  # read before the trial's copy: a write after it makes its change stale
+        change = self.try_update(text, base_iri)
+
+        def as_written(store: Store) -> None:
+            store.update(text, base_iri)
+        if change is None:
+            return self._write(as_written, actor="sparql-update")
+        return self._write(change.apply, change.delta, "sparql-update", quads=change, stale=(generation, as_written))
 
     def dry_run_update(self, text: str, base_iri: str | None = None, using: Sequence[str] = (),
                        using_named: Sequence[str] = ()) -> GateResult:
@@ -239,18 +268,20 @@ class KnowledgeBase:
         self.try_update(text, base_iri)
         return self._dry_run(lambda store: store.update(text, base_iri))
 
-    def try_update(self, text: str, base_iri: str | None = None) -> None:
+    def try_update(self, text: str, base_iri: str | None = None) -> QuadChange | None:
         """Refuse an update that reaches out, runs past the time limit, writes to the store's own default graph
         or changes a protected graph. Where there are worker processes it runs on a private copy of the store in
-        one of them, so a runaway is stopped without holding the write lock."""
+        one of them, so a runaway is stopped without holding the write lock. Returns what it adds and removes,
+        when the trial could tell (see `query_workers.trial`)."""
         check_remote_access(text, self.settings.allowed_service_hosts)
         protected, prefixes = list(PROTECTED_GRAPHS), [STAGING_PREFIX]
         if self.workers:
-            changed = self.workers.trial_update(text, protected, prefixes, self.settings.query_timeout_s, base_iri)
+            changed, change = self.workers.trial_update(text, protected, prefixes, self.settings.query_timeout_s,
+                                                        base_iri)
         elif isinstance(self.store, EmbeddedStore):
-            changed = _trial_in_process(self.store, text, protected, prefixes, base_iri)
+            changed, change = _trial_in_process(self.store, text, protected, prefixes, base_iri)
         else:
-            return  # a remote server applies its own limits; its graphs are the operator's to protect
+            return None  # a remote server applies its own limits; its graphs are the operator's to protect
         if DEFAULT_GRAPH in changed:
             raise InputError("the update writes to the default graph, which here is only the read-only union of "
                              "the named graphs: name the graph it writes to (GRAPH <g> { ... } or WITH <g>); "
@@ -258,6 +289,7 @@ class KnowledgeBase:
         if changed:
             raise Forbidden(f"the update would change {', '.join(f'<{g}>' for g in changed)}: the ontology, shapes, "
                             "entailments, history and staging graphs change only through `ekb load`; nothing was stored")
+        return None if change is None else quad_change(change)
 
     def apply(self, delta: Delta, actor: str = "graph-store") -> GateResult:
         """A change known as triples (what to add to one graph, what to remove from any), through the gate.
@@ -324,23 +356,39 @@ class KnowledgeBase:
         """What the store plus this change would violate; nothing is stored."""
         return self._dry_run(delta.apply)
 
-    def _write(self, change: Callable[[Store], None], delta: Delta | None = None, actor: str = "api") -> GateResult:
-        """Apply `change` only if it adds no governance violation; then bring the entailments up to date.
+    def _write(self, change: Callable[[Store], None], delta: Delta | None = None, actor: str = "api",
+               quads: QuadChange | None = None, stale: tuple[int, Callable[[Store], None]] | None = None) -> GateResult:
+        """Apply `change` only if it adds no governance violation; then bring the entailments and the kept report
+        up to date.
 
         Writes are serialised, so the gate's verdict is about the store the change is applied to. A change
-        also known as triples (`delta`) is checked on its neighbourhood when the store is large."""
+        also known as triples (`delta`) is checked on its neighbourhood when the store is larger than
+        `gate_full_max_triples`. An update's change (`quads`) was found on the store of generation `stale[0]`:
+        if another write came since, the update is judged as written (`stale[1]`) on the whole store."""
         with self._write_lock:
             if self.interrupted_load():
                 raise StoreUnavailable("the store holds an interrupted load: run `ekb load` to complete it")
             self._repair_interrupted_write()  # an earlier write failed between its change and its entailments
+            if stale is not None and stale[0] != self.generation:
+                change, delta, quads = stale[1], None, None
             local = delta is not None and self.size() > self.settings.gate_full_max_triples
-            result = check_delta(self.store, delta) if local else check_change(self.store, change, baseline=self._baseline)
+            if local:
+                result = check_delta(self.store, delta, ontology_nt=self._ontology_context())
+            else:
+                result = check_change(self.store, change, baseline=self._kept_report())
+            if quads is not None and local:  # the exact quads, for the change feed and the counts
+                result.added, result.removed = frozenset(quads.added), frozenset(quads.removed)
+                result.inserted, result.deleted = len(quads.added), len(quads.removed)
             if not result.accepted:
                 violations = sum(1 for f in result.new_findings if f.severity == "Violation")
                 raise GateRefused(f"the change was refused: it would add {violations} governance violation(s); "
                                   "nothing was stored", result.as_json())
             with self._marked(WRITING):
                 self._commit(change, result, delta, local)
+            if local:
+                self._touched |= delta.touched()  # the kept report is brought up to date there when next read
+            if not local or delta.changes_schema():
+                self._ontology = None
             self.changes.record(actor, result.added, result.removed)
             if self.generation % COMPACT_EVERY == COMPACT_EVERY - 1:
                 self.store.compact()  # measured: a scan 1.2x slower after 1,000 one-triple writes without it
@@ -352,14 +400,13 @@ class KnowledgeBase:
         """The change and its entailments (two transactions; the WRITING marker repairs a crash between them)."""
         change(self.store)
         if local:
-            self._baseline = None
             self._size = self.size() + len(delta.added) - len(delta.removed)  # no recount of a large store
             if delta.removed:
-                self.refresh_inferences()
+                self.refresh_inferences(delta)
             else:
                 self.add_inferences(result.neighbourhood | set(delta.added))
         else:
-            self._baseline = result.report  # the store now holds exactly what was validated
+            self._baseline, self._touched = result.report, set()  # the store now holds exactly what was validated
             self._size = None
             self.refresh_inferences()
 
@@ -371,7 +418,7 @@ class KnowledgeBase:
             error.headers = {"Retry-After": "5"}
             raise error
         try:
-            return check_change(self.store, change, baseline=self._baseline)
+            return check_change(self.store, change, baseline=None if self._touched else self._baseline)
         finally:
             self._dry_runs.release()
 
@@ -382,8 +429,8 @@ class KnowledgeBase:
         before = self.generation
         report = validate_store(self.store, engine)
         with self._write_lock:
-            if self.generation == before and self._baseline is None and engine is None:
-                self._baseline = report
+            if self.generation == before and engine is None:  # exact for the store as it is: kept from now on
+                self._baseline, self._touched = report, set()
             if record:
                 record_run(self.store, report)
                 self._published()
@@ -391,9 +438,31 @@ class KnowledgeBase:
 
     def current_report(self) -> Report:
         """The governance report of the store as it is now. A page view must not re-validate a large store: the
-        last full result is kept (as the gate's baseline) until a write changes the store, and only then redone."""
+        last full result is kept (as the gate's baseline); a write checked on the whole store replaces it, one
+        checked on its neighbourhood marks what it touched, and the next view brings the kept result up to date
+        around that (`gate.refreshed_report`), never the whole store. Only after a load, or while no result is
+        kept, is it redone here in full."""
         baseline = self._baseline
-        return baseline if baseline is not None else self.validate()
+        if baseline is not None and self._touched:
+            with self._write_lock:
+                baseline = self._kept_report()
+        if baseline is not None:
+            return baseline
+        with self._full_validation:  # viewers arriving together wait for one validation, not one each
+            return self._baseline if self._baseline is not None and not self._touched else self.validate()
+
+    def _kept_report(self) -> Report | None:
+        """Under the write lock: the kept full report, brought up to date around what writes touched since."""
+        if self._baseline is not None and self._touched:
+            self._baseline = refreshed_report(self._baseline, self._touched, self.store,
+                                              ontology_nt=self._ontology_context())
+            self._touched = set()
+        return self._baseline
+
+    def _ontology_context(self) -> bytes:
+        if self._ontology is None:
+            self._ontology = ontology_context(self.store)
+        return self._ontology
 
     def size(self) -> int:
         if self._size is None:
@@ -401,23 +470,30 @@ class KnowledgeBase:
         return self._size
 
     def add_inferences(self, triples: set[ox.Triple]) -> None:
-        """After an addition: the entailments of the change's neighbourhood, added to the inferred graph."""
-        run = uuid.uuid4().hex[:12]
-        target = loader.staging_name(run, "added-inferences")
-        scratch = loader.staging_name(run, "premises")
+        """After an addition of `triples` (all now asserted; the change's neighbourhood may come along): their
+        entailments with the transitive facts around them go into the inferred graph, and any of them that was an
+        entailment leaves it (ekb.retraction). Out of that method's reach, everything is re-materialised."""
+        loader.note_write(self.store)  # the next load compares what it would otherwise skip
         try:
-            self.store.load_graph(scratch, ox.serialize(list(triples), format=ox.RdfFormat.N_TRIPLES))
-            asserted = [g for g in self.store.graphs() if is_data_graph(g)]  # the whole store, not the neighbourhood
-            loader.infer_into(self.store, [scratch, loader.ONTOLOGY_GRAPH], target, reasoner_named(self.settings.reasoner),
-                              asserted)
-            self.store.update(f"ADD SILENT GRAPH <{target}> TO <{loader.INFERRED_GRAPH}>")
-        finally:
-            loader.drop_staging(self.store, run)
+            retraction.add_entailments(self.store, triples, reasoner_named(self.settings.reasoner))
+        except retraction.OutOfReach:
+            self.refresh_inferences()
 
-    def refresh_inferences(self) -> None:
-        """Recompute the inferred graph from the ontology and data graphs as they are now. On disk the new
-        graph is staged beside the store and only its difference is written (at 10^6 triples: one removal
-        re-materialised in seconds instead of moving the whole inferred graph in one 40 s transaction)."""
+    def refresh_inferences(self, delta: Delta | None = None) -> None:
+        """Recompute the inferred graph from the ontology and data graphs as they are now. Given the change just
+        committed (`delta`), only what it can affect is recomputed (delete-and-rederive, ekb.retraction: a one-triple
+        removal at 10^6 in well under a second), unless the change is out of that method's reach. Otherwise, on
+        disk the new graph is staged beside the store and only its difference is written (at 10^6 triples: one
+        removal re-materialised in seconds instead of moving the whole inferred graph in one 40 s transaction)."""
+        loader.note_write(self.store)  # after a write: the next load compares what it would otherwise skip
+        if delta is not None:
+            reasoner = reasoner_named(self.settings.reasoner)
+            try:
+                retraction.retract_entailments(self.store, delta.removed, reasoner)
+                retraction.add_entailments(self.store, delta.added, reasoner)
+                return
+            except retraction.OutOfReach:
+                pass  # the whole re-materialisation below also repairs whatever the attempt changed
         run = uuid.uuid4().hex[:12]
         target = loader.staging_name(run, loader.INFERRED_GRAPH)
         premises = [g for g in self.store.graphs() if is_data_graph(g)]
@@ -446,8 +522,20 @@ def _with_dataset(text: str, using: Sequence[str], using_named: Sequence[str]) -
 
 
 def _trial_in_process(store: EmbeddedStore, text: str, protected: list[str], prefixes: list[str],
-                      base_iri: str | None) -> list[str]:
+                      base_iri: str | None, max_quads: int = UPDATE_DELTA_MAX_QUADS) -> tuple[list[str], Changed | None]:
     """The update on an in-memory copy of the whole store (a small store without worker processes)."""
     copy = EmbeddedStore()
     copy.engine.load(store.export(NQUADS), format=NQUADS.engine)
-    return protected_changes(copy, text, protected, prefixes, base_iri)
+    try:
+        return trial(copy, text, protected, prefixes, base_iri, max_quads)
+    except TooLarge:
+        return _trial_in_process(store, text, protected, prefixes, base_iri, max_quads=0)
+
+
+def quad_change(change: Changed) -> QuadChange:
+    """A trial's change (N-Quads bytes) as the quads to store and the triples the gate judges."""
+    added, removed, union_added, union_removed = (
+        tuple(ox.parse(body, format=ox.RdfFormat.N_QUADS)) for body in change)
+    graph = added[0].graph_name.value if added else DEFAULT_DATA_GRAPH
+    delta = Delta(graph, tuple(q.triple for q in union_added), tuple(q.triple for q in union_removed))
+    return QuadChange(added, removed, delta)

@@ -8,6 +8,7 @@ parses and serialises, so no step turns every triple into a Python object.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 import time
@@ -35,11 +36,12 @@ from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, by_name, for_file
 from ekb.limits import check_rdf_limits
 from ekb.literals import Rewrite, file_rewrites
 from ekb.reasoning import Reasoner, materialise, reasoner_named
-from ekb.store import NTRIPLES, Store, clean_parser_message, engine_input
+from ekb.store import NTRIPLES, EmbeddedStore, Store, clean_parser_message, engine_input
 from ekb.terms import triple_to_ox
 
 # In the load manifest, each data graph the last load wrote from a file is an sd:NamedGraph.
 MANIFEST_ENTRY = "http://www.w3.org/ns/sparql-service-description#NamedGraph"
+XSD_INTEGER = "http://www.w3.org/2001/XMLSchema#integer"
 RDF_SUFFIXES = {".ttl", ".nt", ".n3", ".rdf", ".owl", ".xml", ".jsonld", ".json", ".trig", ".nq", ".trix", ".hext"}
 # Protégé's XML catalog (ontology/catalog-v001.xml) maps import IRIs to files: it is not RDF.
 NOT_RDF = {"catalog-v001.xml"}
@@ -62,6 +64,8 @@ class LoadReport:
     reasoner: str = ""
     # file (as shown, relative to the project) -> the literals the store keeps in another form (ekb.literals)
     rewritten: dict[str, list[Rewrite]] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)  # graphs whose files and content were as the last load left them
+    reasoned: bool = True  # whether the entailments were recomputed (not when no premise graph changed)
 
 
 def data_graph_name(relative: Path) -> str:
@@ -173,10 +177,19 @@ def loaded_graphs(store: Store) -> set[str]:
     return {row["g"].value for row in rows}
 
 
-def manifest_ntriples(graphs: Iterable[str]) -> bytes:
+def manifest_ntriples(graphs: Iterable[str], records: dict[str, Record] | None = None, reasoner: str = "") -> bytes:
     entry = ox.NamedNode(MANIFEST_ENTRY)
     kind = ox.NamedNode(RDF_TYPE)
-    return ox.serialize([ox.Triple(ox.NamedNode(g), kind, entry) for g in sorted(graphs)], format=ox.RdfFormat.N_TRIPLES)
+    triples = [ox.Triple(ox.NamedNode(g), kind, entry) for g in sorted(graphs)]
+    for g, record in sorted((records or {}).items()):
+        triples += [ox.Triple(ox.NamedNode(g), ox.NamedNode(TRIPLES), ox.Literal(str(record.triples),
+                                                                                  datatype=ox.NamedNode(XSD_INTEGER))),
+                    ox.Triple(ox.NamedNode(g), ox.NamedNode(DIGEST), ox.Literal(record.content))]
+        if record.sources:
+            triples.append(ox.Triple(ox.NamedNode(g), ox.NamedNode(DERIVED_FROM), ox.NamedNode(record.sources)))
+    if reasoner and triples:  # a project with no file leaves the manifest empty: nothing of it to protect
+        triples.append(ox.Triple(ox.NamedNode(INFERRED_GRAPH), ox.NamedNode(CREATOR), ox.Literal(reasoner)))
+    return ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)
 
 
 def load(store: Store, settings: Settings, progress: Progress = lambda _: None,
@@ -184,45 +197,150 @@ def load(store: Store, settings: Settings, progress: Progress = lambda _: None,
     """Load ontology/, shapes/ and data/ and their entailments; replace what a previous load wrote.
 
     A data graph that no file holds is dropped only if the previous load wrote it (a file was removed);
-    graphs written through the API are kept, unless `drop_unmanaged` says to drop them too."""
+    graphs written through the API are kept, unless `drop_unmanaged` says to drop them too.
+
+    What a reload promises: afterwards every graph a file holds is exactly what its files say, and the entailments
+    are those of the whole store. A graph is not parsed again when its files and its content are as the last load
+    left them (`Record`): it is reloaded when its files changed, and also when a write changed it since (a write
+    through the knowledge base marks the store, `note_write`, and the content of every graph is then compared by
+    digest; a write that bypasses it is seen when it changes a graph's triple count). Entailments are recomputed
+    (in full) only when a premise graph (ontology or data) is reloaded or dropped, a graph written through the API
+    is not as the last load saw it, or the reasoner changed: so a reload that changes nothing parses, compares and
+    reasons over nothing."""
     started = time.perf_counter()
     sources = discover(settings)
     reasoner = reasoner_named(settings.reasoner)
     drop_staging(store)  # what a crashed load may have left behind
     run = uuid.uuid4().hex[:12]
-    staged = {g: staging_name(run, g) for g in (ONTOLOGY_GRAPH, SHAPES_GRAPH)}
+    previous = loaded_graphs(store)
+    records, entailed_by, written = recorded_state(store)
+    counts = store.counts()
+    by_graph: dict[str, list[SourceFile]] = {}
+    for source in sources:
+        by_graph.setdefault(source.graph, []).append(source)
+    now = {g: Record(files_digest(files, settings.root)) for g, files in by_graph.items()}
+    unchanged = sorted(g for g in by_graph if is_unchanged(store, g, now[g].sources, records.get(g), counts, written))
+    from_files = sorted(g for g in by_graph if g.startswith(DATA_GRAPH_PREFIX))
+    unmanaged = [g for g in counts if g.startswith(DATA_GRAPH_PREFIX) and g not in by_graph]
+    stale = [g for g in unmanaged if g in previous or drop_unmanaged]
+    kept = [g for g in unmanaged if g not in stale]
+    changed = [g for g in by_graph if g not in unchanged]
+    kept_changed = [g for g in kept if not is_unchanged(store, g, "", records.get(g), counts, written)]
+    for g in unchanged:
+        now[g] = records[g]
+        progress(f"unchanged since the last load: {g}")
+    for g in kept:  # written through the API: the entailments must cover them, reasoned over again if they changed
+        now[g] = Record("", counts[g], content_digest(store, g)) if g in kept_changed else records[g]
+    reasoned = bool([g for g in changed + stale if g != SHAPES_GRAPH] + kept_changed) or entailed_by != reasoner.name
+    if not (changed or stale or reasoned or written) and sorted(previous) == from_files:
+        return LoadReport(graphs=counts, kept=kept, seconds=time.perf_counter() - started, reasoner=reasoner.name,
+                          skipped=unchanged, reasoned=False)
+    staged = {g: staging_name(run, g) for g in changed}
     files: dict[str, tuple[Path, ox.RdfFormat] | None] = {}  # the one file a graph comes from, if one
     rewritten: dict[str, list[Rewrite]] = {}
-    previous = loaded_graphs(store)
     with store.staging_area() as stage:
         try:
-            for number, source in enumerate(sources, 1):
+            to_parse = [source for source in sources if source.graph in staged]
+            for number, source in enumerate(to_parse, 1):
                 label = str(source.path.relative_to(settings.root))
-                progress(f"[{number}/{len(sources)}] parsing {label}")
-                staged.setdefault(source.graph, staging_name(run, source.graph))
+                progress(f"[{number}/{len(to_parse)}] parsing {label}")
                 data, fmt = read_source(source.path, label)
                 stage.load_graph(staged[source.graph], data, fmt, label)
                 if rewrites := file_rewrites(data, fmt, BASE_IRI):  # parses: the file is known to be well-formed
                     rewritten[label] = rewrites
                 files[source.graph] = (data, fmt) if source.graph not in files and isinstance(data, Path) else None
-            from_files = [g for g in staged if g.startswith(DATA_GRAPH_PREFIX)]
+            for g in changed:  # what is installed: the stage holds exactly that
+                now[g] = Record(now[g].sources, stage.count(staged[g]), content_digest(stage, staged[g]))
             staged[LOAD_MANIFEST_GRAPH] = staging_name(run, LOAD_MANIFEST_GRAPH)
-            stage.load_graph(staged[LOAD_MANIFEST_GRAPH], manifest_ntriples(from_files), ox.RdfFormat.N_TRIPLES, "manifest")
-            progress(f"reasoning (OWL 2 RL, {reasoner.name}) over the ontology and data")
-            staged[INFERRED_GRAPH] = staging_name(run, INFERRED_GRAPH)
-            premises = [staged[g] for g in staged if g not in (SHAPES_GRAPH, INFERRED_GRAPH, LOAD_MANIFEST_GRAPH)]
-            unmanaged = [g for g in store.graphs() if g.startswith(DATA_GRAPH_PREFIX) and g not in staged]
-            stale = [g for g in unmanaged if g in previous or drop_unmanaged]
-            kept = [g for g in unmanaged if g not in stale]
-            premises += [staging_name(run, g) for g in kept]
-            for g in kept:  # the entailments must cover what stays
-                stage.load_graph(staging_name(run, g), store.graph_ntriples(g), ox.RdfFormat.N_TRIPLES, g)
-            infer_into(stage, premises, staged[INFERRED_GRAPH], reasoner)
+            stage.load_graph(staged[LOAD_MANIFEST_GRAPH], manifest_ntriples(from_files, now, reasoner.name),
+                             ox.RdfFormat.N_TRIPLES, "manifest")
+            if reasoned:
+                progress(f"reasoning (OWL 2 RL, {reasoner.name}) over the ontology and data")
+                staged[INFERRED_GRAPH] = staging_name(run, INFERRED_GRAPH)
+                premises = [(stage, staged[g]) for g in changed if g != SHAPES_GRAPH]
+                premises += [(store, g) for g in unchanged + kept if g != SHAPES_GRAPH]
+                lines = materialise(b"".join(premise_ntriples(where, g) for where, g in premises), reasoner)
+                stage.load_graph(staged[INFERRED_GRAPH], "".join(lines).encode("utf-8"), ox.RdfFormat.N_TRIPLES,
+                                 "entailments")
             progress(f"installing {len(staged)} graphs")
             store.install(stage, staged, drop=stale, files={g: f for g, f in files.items() if f})
         except BaseException:
             drop_staging(stage, run)
             raise
-        drop_staging(stage, run)  # the kept graphs' staging copies
     return LoadReport(graphs=store.counts(), dropped=stale, kept=kept, seconds=time.perf_counter() - started,
-                      reasoner=reasoner.name, rewritten=rewritten)
+                      reasoner=reasoner.name, rewritten=rewritten, skipped=unchanged, reasoned=reasoned)
+
+
+# ------------------------------------------------------------------------------------------ what the last load left
+# The manifest keeps, for each graph the load wrote or kept, a digest of its files (`prov:wasDerivedFrom` an RFC 6920
+# `ni:` name), its triple count (`void:triples`) and a digest of its content (`schema:sha256`); the reasoner that
+# made the entailments (`dcterms:creator` of the inferred graph); and, once a write through the knowledge base
+# changed the store since, the time of the first such write (`dcterms:modified` of the manifest itself).
+DERIVED_FROM = "http://www.w3.org/ns/prov#wasDerivedFrom"
+TRIPLES = "http://rdfs.org/ns/void#triples"
+DIGEST = "http://schema.org/sha256"
+CREATOR = "http://purl.org/dc/terms/creator"
+MODIFIED = "http://purl.org/dc/terms/modified"
+BLANK_LABEL = re.compile(rb"_:[A-Za-z0-9_.-]+")
+
+
+@dataclass(frozen=True)
+class Record:
+    sources: str  # the digest of the files the graph is loaded from ("" for a graph written through the API)
+    triples: int = -1
+    content: str = ""
+
+
+def is_unchanged(store: Store, graph: str, sources: str, record: Record | None, counts: dict[str, int],
+                 written: bool) -> bool:
+    """Whether `graph` is as the last load left it: same files, same triple count and, when a write came since,
+    the same content (the one check that reads the whole graph)."""
+    if record is None or record.sources != sources or counts.get(graph, 0) != record.triples:
+        return False
+    return not written or content_digest(store, graph) == record.content
+
+
+def files_digest(files: list[SourceFile], root: Path) -> str:
+    """What a graph is loaded from, each file's path (under the project) and bytes, as an RFC 6920 name."""
+    digest = hashlib.sha256()
+    for source in sorted(files, key=lambda f: f.path):
+        digest.update(str(source.path.relative_to(root)).encode() + b"\0")
+        with open(source.path, "rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+        digest.update(b"\0")
+    return "ni:///sha-256;" + base64.urlsafe_b64encode(digest.digest()).decode().rstrip("=")
+
+
+def content_digest(store: Store, graph: str) -> str:
+    """A digest of a graph's triples: its N-Triples lines sorted, blank node labels left out (a graph parsed again
+    gets new ones; so a write that only exchanges one blank node for another in equal triples goes unseen)."""
+    if isinstance(store, EmbeddedStore):  # the engine's own dump: faster than a CONSTRUCT
+        body = store.engine.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph))
+    else:
+        body = store.graph_ntriples(graph)
+    digest = hashlib.sha256()
+    for line in sorted((BLANK_LABEL.sub(b"_:", body) if b"_:" in body else body).splitlines()):
+        digest.update(line + b"\n")
+    return digest.hexdigest()
+
+
+def recorded_state(store: Store) -> tuple[dict[str, Record], str, bool]:
+    """(what the last load recorded per graph, the reasoner of the entailments, whether a write came since)."""
+    rows = store.select(f"""SELECT ?g ?sources ?n ?digest ?creator ?modified WHERE {{ GRAPH <{LOAD_MANIFEST_GRAPH}> {{
+        {{ ?g <{TRIPLES}> ?n ; <{DIGEST}> ?digest OPTIONAL {{ ?g <{DERIVED_FROM}> ?sources }} }}
+        UNION {{ <{INFERRED_GRAPH}> <{CREATOR}> ?creator }} UNION {{ <{LOAD_MANIFEST_GRAPH}> <{MODIFIED}> ?modified }}
+        }} }}""")
+    records = {row["g"].value: Record(row["sources"].value if "sources" in row else "", int(row["n"].value),
+                                      row["digest"].value) for row in rows if "g" in row}
+    creator = next((row["creator"].value for row in rows if "creator" in row), "")
+    return records, creator, any("modified" in row for row in rows)
+
+
+def note_write(store: Store) -> None:
+    """After a write through the knowledge base: the next load compares the content of every graph it recorded
+    (none recorded, as in a project with no file: nothing to note)."""
+    manifest = ox.NamedNode(LOAD_MANIFEST_GRAPH)
+    store.update(f"""INSERT {{ GRAPH {manifest} {{ {manifest} <{MODIFIED}> ?now }} }} WHERE {{
+        FILTER EXISTS {{ GRAPH {manifest} {{ ?g ?recorded ?what }} }}
+        FILTER NOT EXISTS {{ GRAPH {manifest} {{ {manifest} <{MODIFIED}> ?t }} }} BIND(NOW() AS ?now) }}""")

@@ -20,6 +20,7 @@ import itertools
 import multiprocessing
 import os
 import queue
+import re
 import resource
 import shutil
 import signal
@@ -29,6 +30,8 @@ import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
+
+import pyoxigraph as ox
 
 from ekb.errors import (
     Busy,
@@ -106,7 +109,7 @@ def _serve(conn: Connection, memory_bytes: int, isolate_network: bool) -> None:
             else:
                 opened.clear()
                 conn.send(("ok", _trial(Path(snapshot), args["sparql"], args["graphs"], args["prefixes"],
-                                        args["base_iri"])))
+                                        args["base_iri"], args["max_quads"])))
         except EkbError as err:
             conn.send(("error", (type(err).__name__, str(err))))
         except MemoryError:
@@ -127,10 +130,117 @@ def _query_options(args: dict) -> dict:
             "base_iri": args["base_iri"]}
 
 
-def _trial(copy_dir: Path, sparql: str, graphs: list[str], prefixes: list[str], base_iri: str | None) -> list[str]:
+def _trial(copy_dir: Path, sparql: str, graphs: list[str], prefixes: list[str], base_iri: str | None,
+           max_quads: int) -> tuple[list[str], Changed | None]:
     from ekb.store import EmbeddedStore
 
-    return protected_changes(EmbeddedStore(copy_dir), sparql, graphs, prefixes, base_iri)
+    return trial(EmbeddedStore(copy_dir), sparql, graphs, prefixes, base_iri, max_quads)
+
+
+# What an update changed, as N-Quads: (added, removed) quads, then (added, removed) triples of the union of the data
+# graphs (what the rules read). Bytes, so that it crosses the pipe from a worker process as it is.
+Changed = tuple[bytes, bytes, bytes, bytes]
+UPDATE_DELTA_MAX_CHARS = 64 * 1024  # a longer update is not parsed a second time: the full gate judges it
+UPDATE_DELTA_MAX_QUADS = 10_000  # quads the template patterns may match; past that, the full gate
+Pattern = tuple  # (subject, predicate, object) of pyoxigraph terms, None where the template has a variable
+
+
+def trial(copy, sparql: str, graphs: list[str], prefixes: list[str], base_iri: str | None = None,
+          max_quads: int = UPDATE_DELTA_MAX_QUADS) -> tuple[list[str], Changed | None]:
+    """Run an update on a private copy of the store: the protected graphs it changed (see `protected_changes`)
+    and, when it can be known cheaply, what it added and removed.
+
+    Every quad an update adds or removes is an instance of one of its templates (INSERT DATA, DELETE DATA,
+    DELETE WHERE, DELETE/INSERT ... WHERE): so the quads that match the templates' constants, read before and
+    after the update, differ by exactly the update's change. The update itself is run by the engine; rdflib's
+    parser only names the templates. Any other operation (LOAD, CLEAR, COPY...), a text rdflib cannot read, or
+    templates matching more than `max_quads` quads: no change is returned and the full gate judges the update."""
+    patterns = template_patterns(sparql, base_iri) if max_quads else None
+    before = _matching(copy, patterns, max_quads) if patterns else None
+    if before is None:
+        return protected_changes(copy, sparql, graphs, prefixes, base_iri), None
+    names_before = set(copy.graphs())
+    copy.update(sparql, base_iri=base_iri)
+    after = _matching(copy, patterns, 2 * max_quads)
+    if after is None:  # it added too much to tell: the caller runs the trial again, without a change to return
+        raise TooLarge
+    added, removed = after - before, before - after
+    written = {q.graph_name.value if isinstance(q.graph_name, ox.NamedNode) else DEFAULT_GRAPH for q in added | removed}
+    changed = [g for g in [*graphs, DEFAULT_GRAPH] if g in written]
+    appeared = set(copy.graphs()) ^ names_before
+    changed += sorted(g for g in appeared if g.startswith(tuple(prefixes)))
+    if changed or any(isinstance(t, ox.BlankNode) for q in removed for t in (q.subject, q.object)):
+        return changed, None  # refused anyway, or a removal DELETE DATA cannot name (a blank node)
+    union_before, union_after = _union(before), _union(after)
+
+    def nq(quads) -> bytes:
+        return ox.serialize(sorted(quads, key=str), format=ox.RdfFormat.N_QUADS)
+    return changed, (nq(added), nq(removed), nq(union_after - union_before), nq(union_before - union_after))
+
+
+class TooLarge(EkbError):
+    """An update's templates matched more quads after it than a trial keeps: try it again without the change."""
+
+
+def template_patterns(sparql: str, base_iri: str | None) -> list[Pattern] | None:
+    """The (subject, predicate, object) constants of every template of every operation in an update, or None
+    when that cannot be known for sure: an operation without templates, a text rdflib does not read as the
+    engine does (codepoint escapes, relative IRIs, which the two might resolve differently), or a long one."""
+    from rdflib import URIRef
+    from rdflib.plugins.sparql.algebra import translateUpdate
+    from rdflib.plugins.sparql.parser import parseUpdate
+
+    from ekb.sparql_lexer import IRI, has_codepoint_escapes, read
+
+    if len(sparql) > UPDATE_DELTA_MAX_CHARS or has_codepoint_escapes(sparql):
+        return None
+    try:
+        reading = read(sparql)
+        if any(kind == IRI and not SCHEME.match(reading.value((kind, start, end, depth))[1:])
+               for kind, start, end, depth in reading.tokens):
+            return None
+        operations = translateUpdate(parseUpdate(sparql), base=base_iri).algebra
+    except Exception:  # noqa: BLE001 - rdflib's parser raises many kinds; any means "judge the whole update"
+        return None
+    patterns: set[Pattern] = set()
+    for op in operations:
+        if op.name in ("InsertData", "DeleteData", "DeleteWhere"):
+            templates = [op]
+        elif op.name == "Modify":
+            templates = [op[part] for part in ("delete", "insert") if part in op]  # CompValue.get returns the key
+        else:
+            return None
+        for template in templates:
+            # CompValue.get's second argument is not a default: it returns the key itself for a missing part
+            triples = list(template["triples"] if "triples" in template else [])  # noqa: SIM401
+            triples += [t for ts in (template["quads"] if "quads" in template else {}).values() for t in ts]  # noqa: SIM401
+            try:  # rdflib keeps a prefixed name's escapes (id:a\/b) in the IRI, which the engine reads unescaped
+                patterns |= {tuple(ox.NamedNode(str(term)) if isinstance(term, URIRef) else None for term in t)
+                             for t in triples}
+            except ValueError:
+                return None
+    return sorted(patterns, key=str)
+
+
+SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def _matching(store, patterns: list[Pattern], limit: int) -> set | None:
+    """The quads (in any graph) matching any pattern; None past `limit`."""
+    found: set = set()
+    for s, p, o in patterns:
+        for quad in store.engine.quads_for_pattern(s, p, o, None):
+            found.add(quad)
+            if len(found) > limit:
+                return None
+    return found
+
+
+def _union(quads: set) -> set:
+    """The triples of the quads in data graphs: what validation reads."""
+    from ekb.config import is_data_graph
+
+    return {q.triple for q in quads if isinstance(q.graph_name, ox.NamedNode) and is_data_graph(q.graph_name.value)}
 
 
 def protected_changes(copy, sparql: str, graphs: list[str], prefixes: list[str], base_iri: str | None = None) -> list[str]:
@@ -151,8 +261,6 @@ DEFAULT_GRAPH = ""  # the store's own default graph, in the list of graphs an up
 
 def _fingerprint(store, graph: str) -> str:
     """Order-free digest of a graph (blank nodes keep their labels within one store)."""
-    import pyoxigraph as ox
-
     name = ox.DefaultGraph() if graph == DEFAULT_GRAPH else ox.NamedNode(graph)
     quads = store.engine.quads_for_pattern(None, None, None, name)  # read by the engine, no query to plan
     lines = ox.serialize([q.triple for q in quads], format=ox.RdfFormat.N_TRIPLES).splitlines()
@@ -194,7 +302,7 @@ def busy(message: str, retry_after_s: int) -> Busy:
 
 
 ERRORS: dict[str, type[EkbError]] = {cls.__name__: cls for cls in (
-    InputError, QuerySyntaxError, LimitExceeded, QueryTimeout, Forbidden, StoreUnavailable, EkbError)}
+    InputError, QuerySyntaxError, LimitExceeded, QueryTimeout, Forbidden, StoreUnavailable, TooLarge, EkbError)}
 
 
 class QueryWorkers:
@@ -345,12 +453,18 @@ class QueryWorkers:
         return Answer(kind, media_type, body)
 
     def trial_update(self, sparql: str, graphs: list[str], prefixes: list[str], timeout_s: float,
-                     base_iri: str | None = None) -> list[str]:
-        """Run an update on a private copy within the time limit; the protected graphs it would change."""
+                     base_iri: str | None = None,
+                     max_quads: int = UPDATE_DELTA_MAX_QUADS) -> tuple[list[str], Changed | None]:
+        """Run an update on a private copy within the time limit: the protected graphs it would change, and
+        what it adds and removes when that is small (see `trial`)."""
         copy = self.private_copy()
         try:
-            args = {"sparql": sparql, "graphs": graphs, "prefixes": prefixes, "base_iri": base_iri}
-            return self.run("trial", copy, args, timeout_s)
+            args = {"sparql": sparql, "graphs": graphs, "prefixes": prefixes, "base_iri": base_iri,
+                    "max_quads": max_quads}
+            changed, change = self.run("trial", copy, args, timeout_s)
+            return changed, change
+        except TooLarge:
+            return self.trial_update(sparql, graphs, prefixes, timeout_s, base_iri, max_quads=0)
         finally:
             shutil.rmtree(copy, ignore_errors=True)
 

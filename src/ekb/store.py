@@ -1,7 +1,7 @@
 """The store: one small interface, two implementations.
 
-`EmbeddedStore` is pyoxigraph in process (in memory, or on disk in a directory); `RemoteStore` is any
-SPARQL 1.1 Protocol server (Oxigraph server, Fuseki, GraphDB) reached over HTTP. Everything above this
+`EmbeddedStore` is pyoxigraph in process (in memory, or on disk in a directory); `RemoteStore` (in
+`ekb.remote`, with its dialects in `ekb.dialects`) is a SPARQL 1.1 Protocol server reached over HTTP. Everything above this
 module (load pipeline, reasoning, governance, API) speaks only this interface, so both backends behave
 the same. Query answers come back already serialised by the engine, never row by row in Python.
 """
@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pyoxigraph as ox
 
 from ekb.config import BASE_IRI
@@ -395,109 +394,21 @@ def _serialize_with_limits(result, fmt: Format, timeout_s: float | None, max_byt
     return b"".join(sink.chunks)
 
 
-class RemoteStore(Store):
-    """A SPARQL 1.1 Protocol server. Its default graph must be the union of its named graphs
-    (Oxigraph: `--union-default-graph`; Fuseki: `unionDefaultGraph`; GraphDB does so already)."""
-
-    def __init__(self, endpoint: str, update_endpoint: str | None = None, timeout_s: float = 60.0):
-        self.endpoint = endpoint
-        self.update_endpoint = update_endpoint or guess_update_endpoint(endpoint)
-        self._http = httpx.Client(timeout=timeout_s)
-
-    def query(self, sparql, *, solution_format=JSON_RESULTS, graph_format=NTRIPLES,
-              default_graphs=(), named_graphs=(), timeout_s=None, max_bytes=None, base_iri=None) -> Answer:
-        form: dict[str, str | list[str]] = {"query": with_base(sparql, base_iri)}
-        shift = len(base_prefix(base_iri)) if base_iri else 0
-        if default_graphs:
-            form["default-graph-uri"] = list(default_graphs)
-        if named_graphs:
-            form["named-graph-uri"] = list(named_graphs)
-        accept = f"{solution_format.media_type}, {graph_format.media_type};q=0.9"
-        media_type, body = self._read_answer(form, accept, timeout_s, max_bytes, shift)
-        kind = "graph" if any(f.media_type == media_type for f in GRAPH_FORMATS) else "solutions"
-        return Answer(kind, media_type, body)
-
-    def _read_answer(self, form: dict, accept: str, timeout_s: float | None, max_bytes: int | None,
-                     shift: int) -> tuple[str, bytes]:
-        """The answer, read as it streams in: past the deadline or the size limit the connection is closed at
-        once (so the server stops sending), not after the whole answer was buffered."""
-        deadline = time.monotonic() + timeout_s if timeout_s else None
-        try:
-            with self._http.stream("POST", self.endpoint, data=form, headers={"Accept": accept},
-                                   **({"timeout": timeout_s} if timeout_s else {})) as response:
-                if response.status_code >= 300:
-                    response.read()
-                    self._refuse(self.endpoint, response, shift)
-                chunks, size = [], 0
-                for chunk in response.iter_bytes():
-                    size += len(chunk)
-                    if max_bytes is not None and size > max_bytes:
-                        raise LimitExceeded(f"the answer is larger than the limit of {max_bytes:,} bytes and was "
-                                            "stopped; add a LIMIT or narrow the query")
-                    if deadline is not None and time.monotonic() > deadline:
-                        raise QueryTimeout("the query ran past its time limit and was stopped")
-                    chunks.append(chunk)
-                return response.headers.get("content-type", "").split(";")[0].strip(), b"".join(chunks)
-        except httpx.TimeoutException as err:
-            raise QueryTimeout(f"the SPARQL server at {self.endpoint} did not answer in time") from err
-        except httpx.HTTPError as err:
-            raise StoreUnavailable(f"cannot reach the SPARQL server at {self.endpoint}: {err}") from err
-
-    def update(self, sparql: str, base_iri: str | None = None) -> None:
-        if sparql.strip():
-            self._send(self.update_endpoint, content=with_base(sparql, base_iri).encode("utf-8"),
-                       shift=len(base_prefix(base_iri)) if base_iri else 0,
-                       headers={"Content-Type": "application/sparql-update"})
-
-    def close(self) -> None:
-        self._http.close()
-
-    def _send(self, url: str, timeout: float | None = None, shift: int = 0, **kwargs) -> httpx.Response:
-        try:
-            extra = {"timeout": timeout} if timeout else {}
-            response = self._http.post(url, **kwargs, **extra)
-        except httpx.TimeoutException as err:
-            raise QueryTimeout(f"the SPARQL server at {url} did not answer in time") from err
-        except httpx.HTTPError as err:
-            raise StoreUnavailable(f"cannot reach the SPARQL server at {url}: {err}") from err
-        if response.status_code >= 300:
-            self._refuse(url, response, shift)
-        return response
-
-    @staticmethod
-    def _refuse(url: str, response: httpx.Response, shift: int) -> None:
-        if response.status_code == 400:
-            raise QuerySyntaxError(f"the SPARQL server rejected the request: {_unshifted(response.text.strip(), shift)}")
-        raise StoreUnavailable(f"the SPARQL server at {url} answered {response.status_code}: {response.text.strip()[:500]}")
-
-
-def with_base(sparql: str, base_iri: str | None) -> str:
-    """The request with `base_iri` as its first BASE: the server resolves relative IRIs against ours, not its
-    own endpoint's (a BASE the request declares itself still applies after it, resolved against ours). It goes
-    on the first line, and `_unshifted` takes its length off the server's error positions there."""
-    return f"{base_prefix(base_iri)}{sparql}" if base_iri else sparql
-
-
-def base_prefix(base_iri: str) -> str:
-    return f"BASE {ox.NamedNode(base_iri)} "
-
-
-def _unshifted(message: str, shift: int) -> str:
-    """A server's error message with its positions on line 1 (`1:COLUMN`) moved back by `shift` columns, the
-    length of the BASE `with_base` put there: the client is shown positions in the text it sent."""
-    return re.sub(r"\b1:(\d+)", lambda m: f"1:{max(1, int(m.group(1)) - shift)}", message) if shift else message
-
-
-def guess_update_endpoint(endpoint: str) -> str:
-    """Oxigraph serves updates at /update beside /query; Fuseki at /update beside /sparql or /query."""
-    for suffix in ("/query", "/sparql"):
-        if endpoint.endswith(suffix):
-            return endpoint[: -len(suffix)] + "/update"
-    return endpoint
+def __getattr__(name: str):
+    """`RemoteStore` and its helpers live in `ekb.remote` (which imports this module); they are still
+    importable from here."""
+    if name in ("RemoteStore", "guess_update_endpoint", "with_base", "base_prefix"):
+        from ekb import remote
+        return getattr(remote, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def open_store(store_dir: Path | None = None, endpoint: str | None = None,
-               update_endpoint: str | None = None) -> Store:
+               update_endpoint: str | None = None, dialect: str | None = None,
+               graph_prefixes: Sequence[str] = ()) -> Store:
+    """The embedded store (in `store_dir`, or in memory), or the SPARQL server at `endpoint` (its `dialect`
+    detected from its answers unless named; `graph_prefixes`: graph namespaces besides ekb's that are ekb's)."""
     if endpoint:
-        return RemoteStore(endpoint, update_endpoint)
+        from ekb.remote import RemoteStore
+        return RemoteStore(endpoint, update_endpoint, dialect=dialect, graph_prefixes=graph_prefixes)
     return EmbeddedStore(store_dir)

@@ -29,6 +29,8 @@ from ekb.config import ID, SH, SHAPES_GRAPH, is_data_graph
 from ekb.errors import EkbError, InputError
 from ekb.findings import Report
 from ekb.interpretation import interpret
+from ekb.remote import RemoteStore
+from ekb.shacl_sparql import SparqlEngine
 from ekb.store import EmbeddedStore, Store, clean_parser_message
 
 
@@ -171,14 +173,24 @@ class PyshaclEngine:
         return report
 
 
-ENGINES: dict[str, type] = {"pyshacl-turbo": TurboEngine, "turbo": TurboEngine, "pyshacl": PyshaclEngine}
+ENGINES: dict[str, type] = {"pyshacl-turbo": TurboEngine, "turbo": TurboEngine, "pyshacl": PyshaclEngine,
+                            "sparql": SparqlEngine}
+
+
+def default_engine(store: Store) -> ShaclEngine:
+    """Where the data lives decides. On a SPARQL server whose engine evaluates the compiled shapes exactly, the
+    shapes run there as queries and only their results cross the wire (at 10^5 on `oxigraph serve`: 85 KB
+    instead of 22.5 MB, 2x faster); the embedded store's data is read into pyshacl-turbo, in process."""
+    if isinstance(store, RemoteStore) and store.dialect.validates_in_engine:
+        return SparqlEngine()
+    return TurboEngine()
 
 
 def engine_named(name: str) -> ShaclEngine:
     try:
         return ENGINES[name]()
     except KeyError:
-        raise InputError(f"unknown SHACL engine {name!r}; choose pyshacl-turbo or pyshacl") from None
+        raise InputError(f"unknown SHACL engine {name!r}; choose pyshacl-turbo, pyshacl or sparql") from None
 
 
 def split_store(store: Store) -> tuple[bytes, bytes]:
@@ -198,9 +210,27 @@ def split_store(store: Store) -> tuple[bytes, bytes]:
 def validate_store(store: Store, engine: ShaclEngine | None = None, focus_nodes: list[str] | None = None,
                    context_store: Store | None = None, shapes_nt: bytes | None = None, enrich: bool = True) -> Report:
     """The knowledge base's report: its data graphs and ontology against its shapes (or `shapes_nt`)."""
+    engine = engine or default_engine(store)
+    if isinstance(engine, SparqlEngine):
+        return _run_in_store(engine, store, shapes_nt, focus_nodes, context_store or store, enrich)
     data_nt, own_shapes = split_store(store)
-    return _run(engine or TurboEngine(), data_nt, own_shapes if shapes_nt is None else shapes_nt, focus_nodes,
+    return _run(engine, data_nt, own_shapes if shapes_nt is None else shapes_nt, focus_nodes,
                 context_store or store, enrich)
+
+
+def _run_in_store(engine: SparqlEngine, store: Store, shapes_nt: bytes | None, focus_nodes: list[str] | None,
+                  context: Store, enrich: bool) -> Report:
+    """The shapes run as queries where the data is: nothing but the shapes and the results is transferred."""
+    started = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    clock = time.perf_counter()
+    if shapes_nt is None:
+        shapes_nt = store.graph_ntriples(SHAPES_GRAPH) if SHAPES_GRAPH in store.graphs() else b""
+    check_sparql_constraints(shapes_nt)
+    report_graph = engine.validate_store(store, prepared_shapes(shapes_nt), focus_nodes)
+    findings, rules = interpret(report_graph, shapes_nt, context, enrich)
+    validated = sum(n for g, n in store.counts().items() if is_data_graph(g))
+    return Report(findings, rules, engine.name, started.isoformat().replace("+00:00", "Z"),
+                  time.perf_counter() - clock, validated, report_graph)
 
 
 def validate_files(data: list[ox.Triple], shapes: list[ox.Triple], engine: ShaclEngine | None = None) -> Report:

@@ -338,11 +338,13 @@ def dashboard(kb: KnowledgeBase, filters: dict[str, str], page: int = 1) -> dict
     now = {"violations": report.count("Violation"), "warnings": report.count("Warning"), "infos": report.count("Info")}
     previous = runs[-1] if runs else None
     changes = {k: now[k] - previous[k] for k in now} if previous else None
+    new, fixed = kb.since_last_run(report) or ([], [])
     between = ({k: runs[-1][k] - runs[-2][k] for k in now} if len(runs) > 1 else None)
     return {"report": report, "counts": report.counts, "shown": shown, "matching": len(matching), "filters": filters,
             "page": page, "pages": pages, "first": (page - 1) * FINDINGS_PAGE + 1 if shown else 0,
             "owners": sorted(owners.items(), key=lambda kv: (-kv[1], kv[0][1])), "kinds": sorted(kinds.items()),
             "rules": rules, "trend": trend(runs), "runs": runs[-10:][::-1], "previous": previous, "changes": changes,
+            "new": new, "fixed": fixed,
             "between": between, "severities": SEVERITIES}
 
 

@@ -1,0 +1,481 @@
+"""The remote backend: a SPARQL 1.1 Protocol server reached over HTTP (tested: `oxigraph serve`, Virtuoso 7.2).
+
+What ekb promises on the embedded store holds here too, whatever the engine does by default:
+
+* Every answer is asked for in the format of its query form (SELECT/ASK: SPARQL JSON; CONSTRUCT/DESCRIBE:
+  N-Triples), its Content-Type is checked (a mismatch is an error, never relabelled), it is parsed by pyoxigraph
+  and serialised again by pyoxigraph in the format the caller asked for: consumers always get canonical syntax.
+* No silent truncation: an engine that caps answers (Virtuoso's ResultSetMaxRows, answered with 200 and no
+  warning) has its cap measured once; an answer that reaches it is refused, and graph dumps are read in pages
+  below it and checked against COUNT. A mismatch names the setting to raise.
+* Only ekb's graphs are ekb's (`dialects.is_ekb_graph`): graphs(), counts, dumps, and the default graph of a
+  query that names no dataset (the protocol's default-graph-uri/named-graph-uri carry ekb's graphs) ignore the
+  engine's own graphs and other applications'.
+* Loads go in bounded chunks (the Graph Store Protocol where the engine has it, else INSERT), each chunk a
+  whole number of blank-node-connected statements; replacing graphs stages them first and then swaps them in
+  one update, so a reader never sees half of it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+import httpx
+import pyoxigraph as ox
+
+from ekb.config import BASE_IRI, GRAPH, STAGING_PREFIX
+from ekb.dialects import Dialect, detect, dialect_named, is_ekb_graph, query_form, rewrite_update
+from ekb.errors import LimitExceeded, QuerySyntaxError, QueryTimeout, RdfSyntaxError, StoreUnavailable
+from ekb.formats import Format
+from ekb.sparql_lexer import IRI, NAME, VAR, WS, names_dataset, read
+from ekb.store import JSON_RESULTS, NTRIPLES, Answer, Store, clean_parser_message
+
+SPARQL_JSON = "application/sparql-results+json"
+XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
+N_TRIPLES = "application/n-triples"
+# The default graph of a query when ekb has no graph yet: a name under ekb's namespace that nothing writes
+# (an empty default-graph-uri list would mean "the engine's own default", which holds its system graphs).
+NO_GRAPH = GRAPH + "none"
+# Probes of the engine's row cap: a cross product of two VALUES blocks (n * n rows).
+CAP_PROBES = (317, 1025)  # 100,489 rows, then 1,050,625 (past Virtuoso's hard 2^20)
+
+
+class RemoteStore(Store):
+    """A SPARQL 1.1 Protocol server. `dialect` names the engine (`oxigraph`, `virtuoso`, `generic`), else it is
+    detected from the first answer's `Server` header; `graph_prefixes` are graph namespaces besides ekb's own
+    that the operator declares to be ekb's (see `dialects.is_ekb_graph`)."""
+
+    def __init__(self, endpoint: str, update_endpoint: str | None = None, timeout_s: float = 60.0,
+                 dialect: str | Dialect | None = None, graph_prefixes: Sequence[str] = ()):
+        self.endpoint = endpoint
+        self._update_endpoint = update_endpoint
+        self._dialect = dialect_named(dialect) if isinstance(dialect, str) else dialect
+        self.graph_prefixes = tuple(graph_prefixes)
+        self._row_cap: int | None = None
+        self._row_cap_known = False
+        self._http = httpx.Client(timeout=timeout_s)
+
+    # -- the engine ------------------------------------------------------------------------------------------
+
+    @property
+    def dialect(self) -> Dialect:
+        if self._dialect is None:
+            try:
+                response = self._http.get(self.endpoint, params={"query": "ASK {}"},
+                                          headers={"Accept": SPARQL_JSON})
+            except httpx.HTTPError as err:
+                raise StoreUnavailable(f"cannot reach the SPARQL server at {self.endpoint}: {err}") from err
+            self._dialect = detect(response.headers.get("server"))
+        return self._dialect
+
+    @property
+    def update_endpoint(self) -> str:
+        return self._update_endpoint or guess_update_endpoint(self.endpoint, self.dialect)
+
+    def row_cap(self) -> int | None:
+        """The most rows (or triples) the engine returns in one answer, measured once; None: no cap seen."""
+        if not self._row_cap_known:
+            self._row_cap_known = True
+            if self.dialect.row_cap_setting is not None:
+                for n in CAP_PROBES:
+                    numbers = " ".join(str(i) for i in range(n))
+                    # ?none is never bound: each row is `{}` in SPARQL JSON, so the probe stays small
+                    sparql = f"SELECT ?none WHERE {{ VALUES ?a {{ {numbers} }} VALUES ?b {{ {numbers} }} }}"
+                    _, body = self._post_query(sparql, SPARQL_JSON, (), (), None, None, 0)
+                    got = sum(1 for _ in ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON))
+                    if got < n * n:
+                        self._row_cap = got
+                        break
+        return self._row_cap
+
+    def _check_cap(self, rows: int) -> None:
+        cap = self.row_cap()
+        if cap is not None and rows >= cap:
+            setting = self.dialect.row_cap_setting
+            raise LimitExceeded(f"the answer from {self.endpoint} has {rows:,} rows, the most this {self.dialect.name} "
+                                f"server returns (its {setting}): it may be cut short, so it is refused. Add a LIMIT "
+                                f"below {cap:,}, or raise {setting}")
+
+    # -- reading ---------------------------------------------------------------------------------------------
+
+    def query(self, sparql, *, solution_format=JSON_RESULTS, graph_format=NTRIPLES,
+              default_graphs=(), named_graphs=(), timeout_s=None, max_bytes=None, base_iri=None) -> Answer:
+        if not (default_graphs or named_graphs) and not names_dataset(sparql):
+            default_graphs = self.graphs() or [NO_GRAPH]  # only ekb's graphs, as the union
+            # and as named graphs, with those the query names itself: Virtuoso 7.2 answers `GRAPH <g> {...}` with
+            # one empty solution (ASK true, COUNT 1) when g is outside the named graphs it was given
+            named_graphs = list(dict.fromkeys([*default_graphs, *graphs_named_in(sparql)]))
+        form = query_form(sparql)
+        text = with_base(sparql, base_iri)
+        shift = len(base_prefix(base_iri)) if base_iri else 0
+        if form in ("construct", "describe"):
+            _, body = self._post_query(text, N_TRIPLES, default_graphs, named_graphs, timeout_s, max_bytes, shift)
+            triples = self._parse_triples(body, "the engine's answer")
+            cap = self.row_cap()
+            if cap is not None and len(triples) >= cap:  # cut short: read it again in pages, or refuse it
+                paged = self._paged_construct(text, default_graphs, named_graphs, timeout_s, max_bytes, cap)
+                if paged is None:
+                    self._check_cap(len(triples))
+                triples = paged
+            out = ox.serialize(triples, format=graph_format.engine)
+            return Answer("graph", graph_format.media_type, _bounded(out, max_bytes))
+        _, body = self._post_query(text, SPARQL_JSON, default_graphs, named_graphs, timeout_s, max_bytes, shift)
+        results = self._parse_results(body, form)
+        return Answer("boolean" if isinstance(results, ox.QueryBoolean) else "solutions", solution_format.media_type,
+                      _bounded(results.serialize(format=solution_format.engine), max_bytes))
+
+    def _paged_construct(self, text: str, default_graphs: Sequence[str], named_graphs: Sequence[str],
+                         timeout_s: float | None, max_bytes: int | None, cap: int) -> list[ox.Triple] | None:
+        """A `CONSTRUCT { ?s ?p ?o } WHERE { ... }` too large for one answer (ekb's own dumps of premises and
+        graphs), read as `SELECT DISTINCT ?s ?p ?o` in pages below the cap and checked against the COUNT of those
+        distinct solutions. None when the query is not of that shape (it is then refused whole)."""
+        parts = pageable_construct(text)
+        if parts is None:
+            return None
+        prologue, variables, rest = parts
+        distinct = f"SELECT DISTINCT {' '.join(variables)} {rest}"
+        select = prologue + distinct
+        count_query = f"{prologue}SELECT (COUNT(*) AS ?ekbRows) WHERE {{ {distinct} }}"
+        _, body = self._post_query(count_query, SPARQL_JSON, default_graphs, named_graphs, timeout_s, None, 0)
+        expected = int(next(iter(self._parse_results(body, "select")))["ekbRows"].value)
+        page = min(cap - 1, 100_000)
+        rows: dict[tuple, None] = {}
+        setting = self.dialect.row_cap_setting or "its limit on answer rows"
+        for offset in range(0, expected, page):
+            _, body = self._post_query(f"{select} LIMIT {page} OFFSET {offset}", SPARQL_JSON, default_graphs,
+                                       named_graphs, timeout_s, max_bytes, 0)
+            try:
+                solutions = self._parse_results(body, "select")
+            except LimitExceeded:  # Virtuoso 7.2, when the pattern holds a sub-select: LIMIT is ignored past the cap
+                raise LimitExceeded(f"a dump of {expected:,} rows from {self.endpoint} cannot be read in pages of "
+                                    f"{page:,} (the server answered a page with more rows than asked): raise "
+                                    f"{setting} above {expected:,}") from None
+            for row in solutions:
+                rows[tuple(row[v[1:]] for v in variables)] = None
+        if len(rows) != expected:
+            raise LimitExceeded(f"a dump from {self.endpoint} has {expected:,} rows but the server returned "
+                                f"{len(rows):,} in pages: its answers are cut short; raise {setting}")
+        triples: dict[ox.Triple, None] = {}
+        for s, p, o in rows:
+            if s is not None and isinstance(p, ox.NamedNode) and o is not None and not isinstance(s, ox.Literal):
+                triples[ox.Triple(s, p, o)] = None  # CONSTRUCT leaves out what is no triple, so does this
+        return list(triples)
+
+    def _parse_results(self, body: bytes, form: str | None) -> ox.QuerySolutions | ox.QueryBoolean:
+        """SPARQL JSON, read by a JSON parser first where the dialect needs a repair (Virtuoso's `nodeID://`
+        blank nodes, its ASK as a result set), then by pyoxigraph."""
+        try:
+            document = json.loads(body)
+        except ValueError as err:
+            raise StoreUnavailable(f"the SPARQL server at {self.endpoint} sent a malformed JSON answer: {err}") from None
+        if "boolean" in document:
+            return ox.parse_query_results(json.dumps(document).encode("utf-8"), format=ox.QueryResultsFormat.JSON)
+        bindings = document.get("results", {}).get("bindings", [])
+        if form == "ask" and self.dialect.ask_as_solutions:
+            return ox.parse_query_results(json.dumps({"head": {}, "boolean": bool(bindings)}).encode("utf-8"),
+                                          format=ox.QueryResultsFormat.JSON)
+        self._check_cap(len(bindings))
+        if self.dialect.blank_node_prefix or self.dialect.boolean_digits:
+            for row in bindings:
+                for term in row.values():
+                    _repair_term(term, self.dialect)
+        try:
+            return ox.parse_query_results(json.dumps(document).encode("utf-8"), format=ox.QueryResultsFormat.JSON)
+        except SyntaxError as err:
+            raise StoreUnavailable(f"the SPARQL server at {self.endpoint} sent an answer pyoxigraph cannot read: "
+                                   f"{err.msg}") from None
+
+    def _parse_triples(self, body: bytes, what: str) -> list[ox.Triple]:
+        try:
+            triples = [q.triple for q in ox.parse(body, format=ox.RdfFormat.N_TRIPLES)]
+        except SyntaxError as err:
+            raise StoreUnavailable(f"the SPARQL server at {self.endpoint} sent N-Triples pyoxigraph cannot read "
+                                   f"({what}): {err.msg}") from None
+        prefix = self.dialect.blank_node_prefix
+        if prefix and prefix.encode() in body:
+            triples = [ox.Triple(*(_as_blank(t, prefix) for t in (x.subject, x.predicate, x.object))) for x in triples]
+        return triples
+
+    def _post_query(self, text: str, accept: str, default_graphs: Sequence[str], named_graphs: Sequence[str],
+                    timeout_s: float | None, max_bytes: int | None, shift: int) -> tuple[str, bytes]:
+        """The engine's answer in exactly the media type asked for, read as it streams in: past the deadline or
+        the size limit the connection is closed at once (so the server stops sending)."""
+        form: dict[str, str | list[str]] = {"query": text}
+        if default_graphs:
+            form["default-graph-uri"] = list(default_graphs)
+        if named_graphs:
+            form["named-graph-uri"] = list(named_graphs)
+        deadline = time.monotonic() + timeout_s if timeout_s else None
+        try:
+            with self._http.stream("POST", self.endpoint, data=form, headers={"Accept": accept},
+                                   **({"timeout": timeout_s} if timeout_s else {})) as response:
+                if response.status_code >= 300:
+                    response.read()
+                    self._refuse(self.endpoint, response, shift)
+                if response.headers.get("x-sql-state"):  # Virtuoso's "anytime" answer: partial, with 200
+                    raise QueryTimeout(f"the SPARQL server at {self.endpoint} sent a partial answer "
+                                       f"({response.headers.get('x-sql-message', '').strip()}): it is refused")
+                media_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+                if media_type != accept:
+                    raise StoreUnavailable(f"asked the SPARQL server at {self.endpoint} for {accept} and it answered "
+                                           f"{media_type or 'without a Content-Type'}: the answer is refused")
+                chunks, size = [], 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if max_bytes is not None and size > max_bytes:
+                        raise LimitExceeded(f"the answer is larger than the limit of {max_bytes:,} bytes and was "
+                                            "stopped; add a LIMIT or narrow the query")
+                    if deadline is not None and time.monotonic() > deadline:
+                        raise QueryTimeout("the query ran past its time limit and was stopped")
+                    chunks.append(chunk)
+                return media_type, b"".join(chunks)
+        except httpx.TimeoutException as err:
+            raise QueryTimeout(f"the SPARQL server at {self.endpoint} did not answer in time") from err
+        except httpx.HTTPError as err:
+            raise StoreUnavailable(f"cannot reach the SPARQL server at {self.endpoint}: {err}") from err
+
+    def _raw_select(self, sparql: str) -> list[dict[str, ox.NamedNode | ox.BlankNode | ox.Literal]]:
+        """A SELECT over every graph of the engine (no dataset given): for listing and counting graphs."""
+        _, body = self._post_query(sparql, SPARQL_JSON, (), (), None, None, 0)
+        results = self._parse_results(body, "select")
+        names = [v.value for v in results.variables]
+        return [{n: row[n] for n in names if row[n] is not None} for row in results]
+
+    def graphs(self) -> list[str]:
+        rows = self._raw_select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } } ORDER BY ?g")
+        return [row["g"].value for row in rows if is_ekb_graph(row["g"].value, self.graph_prefixes)]
+
+    def counts(self) -> dict[str, int]:
+        rows = self._raw_select("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?g ORDER BY ?g")
+        return {row["g"].value: int(row["n"].value) for row in rows
+                if is_ekb_graph(row["g"].value, self.graph_prefixes)}
+
+    def count(self, graph: str | None = None) -> int:
+        if graph is None:
+            return sum(self.counts().values())
+        rows = self._raw_select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {ox.NamedNode(graph)} {{ ?s ?p ?o }} }}")
+        return int(rows[0]["n"].value)
+
+    def graph_triples(self, graph: str) -> list[ox.Triple]:
+        """Every triple of one graph, read in pages below the engine's row cap and checked against COUNT."""
+        g = ox.NamedNode(graph)
+        expected = self.count(graph)
+        cap = self.row_cap()
+        page = None if cap is None else min(cap - 1, 100_000)
+        construct = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {g} {{ ?s ?p ?o }} }}"
+        if page is None or expected < page:
+            pages = [construct]
+        else:  # no ORDER BY: Virtuoso sorts at most ResultSetMaxRows rows; the count check below catches a drift
+            pages = [f"{construct} LIMIT {page} OFFSET {offset}" for offset in range(0, expected, page)]
+        triples: dict[ox.Triple, None] = {}
+        for sparql in pages:
+            _, body = self._post_query(sparql, N_TRIPLES, (), (), None, None, 0)
+            triples.update(dict.fromkeys(self._parse_triples(body, f"graph {g}")))
+        if len(triples) != expected:
+            setting = self.dialect.row_cap_setting or "its limit on answer rows"
+            raise LimitExceeded(f"graph {g} on {self.endpoint} holds {expected:,} triples but the server returned "
+                                f"{len(triples):,}: its answers are cut short; raise {setting}")
+        return list(triples)
+
+    def quads(self, graph: str | None = None) -> list[ox.Quad]:
+        return [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(g))
+                for g in ([graph] if graph else self.graphs()) for t in self.graph_triples(g)]
+
+    def graph_ntriples(self, graph: str) -> bytes:
+        """One graph as canonical N-Triples (pyoxigraph's, whatever the engine's own spacing and labels)."""
+        return ox.serialize(self.graph_triples(graph), format=ox.RdfFormat.N_TRIPLES)
+
+    def export(self, fmt: Format, graph: str | None = None) -> bytes:
+        if fmt.engine.supports_datasets:
+            return ox.serialize(self.quads(graph), format=fmt.engine)
+        merged: dict[ox.Triple, None] = {}
+        for g in [graph] if graph else self.graphs():
+            merged.update(dict.fromkeys(self.graph_triples(g)))
+        return ox.serialize(list(merged), format=fmt.engine)
+
+    def dump_dataset(self, fmt: Format, graph: str | None = None) -> bytes:
+        return ox.serialize(self.quads(graph), format=fmt.engine)
+
+    # -- writing ---------------------------------------------------------------------------------------------
+
+    def update(self, sparql: str, base_iri: str | None = None) -> None:
+        if sparql.strip():
+            text = rewrite_update(with_base(sparql, base_iri), self.dialect)
+            self._send(self.update_endpoint, content=text.encode("utf-8"),
+                       shift=len(base_prefix(base_iri)) if base_iri else 0,
+                       headers={"Content-Type": "application/sparql-update"})
+
+    def load_graph(self, graph: str, data: bytes | Path, fmt: ox.RdfFormat = ox.RdfFormat.N_TRIPLES,
+                   source: str = "data") -> None:
+        """Add an RDF document to a graph (a staging graph: this takes one request per chunk)."""
+        data = data.read_bytes() if isinstance(data, Path) else data
+        try:
+            triples = [q.triple for q in ox.parse(data, format=fmt, base_iri=BASE_IRI)]
+        except SyntaxError as err:
+            raise RdfSyntaxError(source, clean_parser_message(err.msg), err.lineno, err.offset) from None
+        self.add_triples(graph, triples)
+
+    def add_triples(self, graph: str, triples: list[ox.Triple]) -> None:
+        dialect = self.dialect
+        size = dialect.load_chunk if dialect.graph_store_path else dialect.update_chunk
+        target = ox.NamedNode(graph)
+        for chunk in blank_node_chunks(triples, size):
+            body = ox.serialize(chunk, format=ox.RdfFormat.N_TRIPLES)
+            if dialect.graph_store_path:
+                url = str(httpx.URL(self.endpoint).copy_with(path=dialect.graph_store_path, query=None))
+                self._send(url, params={dialect.graph_store_param: graph}, content=body,
+                           headers={"Content-Type": N_TRIPLES})
+            else:
+                self.update(f"INSERT DATA {{ GRAPH {target} {{\n{body.decode('utf-8')}\n}} }}")
+
+    def replace_graphs(self, graphs: Mapping[str, bytes], drop: Iterable[str] = ()) -> None:
+        """Replace several graphs and drop others, atomically: each graph is staged in chunks, then one update
+        moves the staged graphs onto their names."""
+        run = f"{STAGING_PREFIX}replace-{uuid.uuid4().hex[:12]}/"
+        staged = {live: f"{run}{n}" for n, live in enumerate(graphs)}
+        try:
+            for live, body in graphs.items():
+                self.load_graph(staged[live], body, ox.RdfFormat.N_TRIPLES, live)
+            self.swap(staged, drop)
+        finally:
+            leftovers = [g for g in self.graphs() if g.startswith(run)]
+            if leftovers:
+                self.update(" ;\n".join(f"DROP SILENT GRAPH {ox.NamedNode(g)}" for g in leftovers))
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _send(self, url: str, timeout: float | None = None, shift: int = 0, **kwargs) -> httpx.Response:
+        try:
+            extra = {"timeout": timeout} if timeout else {}
+            response = self._http.post(url, **kwargs, **extra)
+        except httpx.TimeoutException as err:
+            raise QueryTimeout(f"the SPARQL server at {url} did not answer in time") from err
+        except httpx.HTTPError as err:
+            raise StoreUnavailable(f"cannot reach the SPARQL server at {url}: {err}") from err
+        if response.status_code >= 300:
+            self._refuse(url, response, shift)
+        return response
+
+    @staticmethod
+    def _refuse(url: str, response: httpx.Response, shift: int) -> None:
+        if response.status_code == 400:
+            raise QuerySyntaxError(f"the SPARQL server rejected the request: {_unshifted(response.text.strip(), shift)}")
+        raise StoreUnavailable(f"the SPARQL server at {url} answered {response.status_code}: {response.text.strip()[:500]}")
+
+
+def graphs_named_in(sparql: str) -> list[str]:
+    """The graph IRIs a query names as `GRAPH <iri>` (written as full IRIs), read from its tokens."""
+    tokens = [t for t in read(sparql).tokens if t[0] != WS]
+    return [sparql[b[1] + 1:b[2] - 1] for a, b in zip(tokens, tokens[1:], strict=False)
+            if a[0] == NAME and sparql[a[1]:a[2]].lower() == "graph" and b[0] == IRI]
+
+
+def pageable_construct(text: str) -> tuple[str, list[str], str] | None:
+    """(prologue, template variables, the rest) of `CONSTRUCT { ?a ?b ?c } WHERE {...}` read from its tokens,
+    when the rest has no dataset clause, grouping, ordering, LIMIT, OFFSET or VALUES (paging it keeps its
+    meaning); else None."""
+    tokens = [t for t in read(text).tokens if t[0] != WS]
+    word = [text[t[1]:t[2]] for t in tokens]
+    start = next((i for i, t in enumerate(tokens) if t[0] == NAME and t[3] == 0 and word[i].lower() == "construct"), None)
+    if start is None or word[start + 1:start + 2] != ["{"]:
+        return None
+    template = tokens[start + 2:start + 5]
+    end = start + 5 + (word[start + 5:start + 6] == ["."])
+    if len(template) != 3 or any(t[0] != VAR for t in template) or word[end:end + 1] != ["}"]:
+        return None
+    after = tokens[end + 1:]
+    modifiers = {"from", "group", "having", "order", "limit", "offset", "values"}
+    if any(t[0] == NAME and t[3] == 0 and text[t[1]:t[2]].lower() in modifiers for t in after) or not after:
+        return None
+    return text[:tokens[start][1]], ["?" + text[t[1] + 1:t[2]] for t in template], text[after[0][1]:]
+
+
+def blank_node_chunks(triples: list[ox.Triple], size: int) -> list[list[ox.Triple]]:
+    """Triples in chunks of about `size`, never splitting statements linked by a blank node: a blank node's
+    label means one node only within one request, so its statements must travel together."""
+    parent: dict[ox.BlankNode, ox.BlankNode] = {}
+
+    def root(node: ox.BlankNode) -> ox.BlankNode:
+        while parent.setdefault(node, node) != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    for t in triples:
+        nodes = [n for n in (t.subject, t.object) if isinstance(n, ox.BlankNode)]
+        if len(nodes) == 2:
+            a, b = root(nodes[0]), root(nodes[1])
+            if a != b:
+                parent[a] = b
+        elif nodes:
+            root(nodes[0])
+    groups: dict[object, list[ox.Triple]] = {}
+    for t in triples:
+        blank = t.subject if isinstance(t.subject, ox.BlankNode) else t.object
+        key = root(blank) if isinstance(blank, ox.BlankNode) else None
+        groups.setdefault(key, []).append(t)
+    chunks: list[list[ox.Triple]] = []
+    current: list[ox.Triple] = []
+    for key, group in groups.items():
+        pieces = [group[i:i + size] for i in range(0, len(group), size)] if key is None else [group]
+        for piece in pieces:
+            if current and len(current) + len(piece) > size:
+                chunks.append(current)
+                current = []
+            current += piece
+    return [*chunks, current] if current else chunks
+
+
+def _repair_term(term: dict, dialect: Dialect) -> None:
+    """One SPARQL JSON term as the standard has it: `nodeID://b1` -> `b1`, `"1"^^xsd:boolean` -> `"true"`."""
+    value = term.get("value", "")
+    if term.get("type") == "bnode" and dialect.blank_node_prefix and value.startswith(dialect.blank_node_prefix):
+        term["value"] = value[len(dialect.blank_node_prefix):]
+    elif dialect.boolean_digits and term.get("datatype") == XSD_BOOLEAN and value in ("0", "1"):
+        term["value"] = "true" if value == "1" else "false"
+
+
+def _as_blank(term, prefix: str):
+    return ox.BlankNode(term.value[len(prefix):]) if isinstance(term, ox.NamedNode) and term.value.startswith(prefix) \
+        else term
+
+
+def _bounded(body: bytes, max_bytes: int | None) -> bytes:
+    if max_bytes is not None and len(body) > max_bytes:
+        raise LimitExceeded(f"the answer is larger than the limit of {max_bytes:,} bytes and was stopped; "
+                            "add a LIMIT or narrow the query")
+    return body
+
+
+def with_base(sparql: str, base_iri: str | None) -> str:
+    """The request with `base_iri` as its first BASE: the server resolves relative IRIs against ours, not its
+    own endpoint's (a BASE the request declares itself still applies after it, resolved against ours). It goes
+    on the first line, and `_unshifted` takes its length off the server's error positions there."""
+    return f"{base_prefix(base_iri)}{sparql}" if base_iri else sparql
+
+
+def base_prefix(base_iri: str) -> str:
+    return f"BASE {ox.NamedNode(base_iri)} "
+
+
+def _unshifted(message: str, shift: int) -> str:
+    """A server's error message with its positions on line 1 (`1:COLUMN`) moved back by `shift` columns, the
+    length of the BASE `with_base` put there: the client is shown positions in the text it sent."""
+    return re.sub(r"\b1:(\d+)", lambda m: f"1:{max(1, int(m.group(1)) - shift)}", message) if shift else message
+
+
+def guess_update_endpoint(endpoint: str, dialect: Dialect | None = None) -> str:
+    """Virtuoso serves updates at its query endpoint; Oxigraph at /update beside /query; Fuseki at /update
+    beside /sparql or /query."""
+    if dialect is not None and not dialect.update_beside_query:
+        return endpoint
+    for suffix in ("/query", "/sparql"):
+        if endpoint.endswith(suffix):
+            return endpoint[: -len(suffix)] + "/update"
+    return endpoint

@@ -1,0 +1,141 @@
+"""Reloads that skip what did not change: a graph whose files and stored content are as the last load left them is
+not parsed again, and entailments are recomputed only when a premise changed. What a reload promises stays the
+same: every file-loaded graph as its files say (also after a write through the API changed it), entailments of
+the whole store, the same store a fresh load gives."""
+
+from __future__ import annotations
+
+import pyoxigraph as ox
+import pytest
+
+from ekb import loader
+from ekb.config import DATA_GRAPH_PREFIX, INFERRED_GRAPH, ONTOLOGY_GRAPH, SHAPES_GRAPH, Settings
+from ekb.gate import Delta
+from ekb.kb import KnowledgeBase
+from ekb.loader import load
+from ekb.store import EmbeddedStore
+from tests.test_loader import make_project
+
+UNITS = DATA_GRAPH_PREFIX + "org/units"
+MORE = DATA_GRAPH_PREFIX + "more"
+
+
+@pytest.fixture(params=["memory", "disk"])
+def project(request, tmp_path):
+    settings = make_project(tmp_path / "project")
+    (tmp_path / "project" / "data" / "more.ttl").write_text("@prefix : <http://e/> . :x :hasPart :y .\n")
+    store = EmbeddedStore(tmp_path / "store" if request.param == "disk" else None)
+    yield settings, store
+    store.close()
+
+
+def quads(store: EmbeddedStore) -> set[ox.Quad]:
+    return set(store.engine)
+
+
+def fresh_load(settings: Settings) -> set[ox.Quad]:
+    store = EmbeddedStore()
+    load(store, settings)
+    return quads(store)
+
+
+def same_without_blank_labels(a: set[ox.Quad], b: set[ox.Quad]) -> bool:
+    return {q for q in a if not isinstance(q.subject, ox.BlankNode)} == {q for q in b if not isinstance(q.subject, ox.BlankNode)}
+
+
+@pytest.fixture
+def parsed(monkeypatch) -> list[str]:
+    """The files each load parses."""
+    seen: list[str] = []
+    read = loader.read_source
+
+    def spy(path, label):
+        seen.append(label)
+        return read(path, label)
+    monkeypatch.setattr(loader, "read_source", spy)
+    return seen
+
+
+def test_a_reload_with_nothing_changed_parses_compares_and_reasons_over_nothing(project, parsed, monkeypatch):
+    settings, store = project
+    load(store, settings)
+    before = quads(store)
+    parsed.clear()
+
+    def refuse(*_, **__):
+        raise AssertionError("reasoned or compared although nothing changed")
+    monkeypatch.setattr(loader, "materialise", refuse)
+    monkeypatch.setattr(EmbeddedStore, "install", refuse)
+    messages: list[str] = []
+    report = load(store, settings, progress=messages.append)
+    assert parsed == []
+    assert report.skipped == sorted([ONTOLOGY_GRAPH, SHAPES_GRAPH, UNITS, MORE]) and not report.reasoned
+    assert quads(store) == before
+    assert f"unchanged since the last load: {UNITS}" in messages
+
+
+def test_one_changed_file_reloads_only_its_graph_and_gives_what_a_fresh_load_gives(project, parsed, tmp_path):
+    settings, store = project
+    load(store, settings)
+    (tmp_path / "project" / "data" / "more.ttl").write_text("@prefix : <http://e/> . :x :hasPart :z .\n")
+    parsed.clear()
+    report = load(store, settings)
+    assert parsed == ["data/more.ttl"] and report.reasoned
+    assert MORE not in report.skipped and UNITS in report.skipped
+    assert store.ask(f"ASK {{ GRAPH <{INFERRED_GRAPH}> {{ <http://e/z> <http://e/partOf> <http://e/x> }} }}")
+    assert not store.ask("ASK { GRAPH ?g { <http://e/y> ?p ?o } }")
+    assert same_without_blank_labels(quads(store), fresh_load(settings))
+    assert load(store, settings).skipped == sorted([ONTOLOGY_GRAPH, SHAPES_GRAPH, UNITS, MORE])  # recorded anew
+
+
+def test_a_changed_shapes_file_is_reloaded_without_reasoning(project, parsed, tmp_path, monkeypatch):
+    settings, store = project
+    load(store, settings)
+    (tmp_path / "project" / "shapes" / "s.ttl").write_text(
+        "@prefix sh: <http://www.w3.org/ns/shacl#> . <http://e/T> a sh:NodeShape .\n")
+    parsed.clear()
+    report = load(store, settings)
+    assert parsed == ["shapes/s.ttl"] and not report.reasoned
+    assert same_without_blank_labels(quads(store), fresh_load(settings))
+
+
+@pytest.mark.parametrize("count_kept", [False, True])
+def test_a_graph_written_through_the_api_since_is_reloaded_from_its_file(tmp_path, parsed, count_kept):
+    """The promise: after a reload a file-loaded graph is what its file says, even when a write changed it since
+    the last load (also one that leaves its triple count as it was); the write is undone there and the
+    entailments follow."""
+    settings = make_project(tmp_path / "project")
+    settings.store_dir = tmp_path / "store"
+    kb = KnowledgeBase.open(settings)
+    kb.load()
+    written = ox.Triple(ox.NamedNode("http://e/a"), ox.NamedNode("http://e/hasPart"), ox.NamedNode("http://e/w"))
+    replaced = ox.Triple(ox.NamedNode("http://e/a"), ox.NamedNode("http://e/hasPart"), ox.NamedNode("http://e/b"))
+    kb.apply(Delta(UNITS, added=(written,), removed=(replaced,) if count_kept else ()))
+    assert kb.store.ask(f"ASK {{ GRAPH <{INFERRED_GRAPH}> {{ <http://e/w> <http://e/partOf> <http://e/a> }} }}")
+    parsed.clear()
+    report = kb.load()
+    assert parsed == ["data/org/units.ttl"] and UNITS not in report.skipped and report.reasoned
+    assert not kb.store.ask("ASK { GRAPH ?g { <http://e/w> ?p ?o } }")
+    assert same_without_blank_labels(quads(kb.store), fresh_load(settings))
+    assert not kb.load().reasoned  # and the next reload skips again
+    kb.close()
+
+
+def test_a_graph_written_through_the_api_alone_is_kept_and_its_change_reasoned_over(project):
+    settings, store = project
+    api_graph = DATA_GRAPH_PREFIX + "imported/crm"
+    store.update(f"INSERT DATA {{ GRAPH <{api_graph}> {{ <http://e/c> <http://e/hasPart> <http://e/d> }} }}")
+    load(store, settings)
+    assert not load(store, settings).reasoned  # as the last load saw it
+    store.update(f"INSERT DATA {{ GRAPH <{api_graph}> {{ <http://e/c> <http://e/hasPart> <http://e/e> }} }}")
+    report = load(store, settings)
+    assert report.reasoned and report.kept == [api_graph]
+    assert store.ask(f"ASK {{ GRAPH <{INFERRED_GRAPH}> {{ <http://e/e> <http://e/partOf> <http://e/c> }} }}")
+
+
+def test_another_reasoner_recomputes_the_entailments(project):
+    settings, store = project
+    load(store, settings)
+    settings.reasoner = "owlrl"
+    report = load(store, settings)
+    assert report.reasoned and UNITS in report.skipped
