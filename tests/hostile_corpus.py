@@ -827,6 +827,7 @@ def build() -> list[Case]:
                        ("backslash", "/ontology/..%5c..%5cetc%5cpasswd"), ("nul-suffix", "/ontology/core%00.ttl"),
                        ("absolute", "/ontology/%2Fetc%2Fpasswd"), ("dots4", "/ontology/....%2F%2F....%2F%2Fetc%2Fpasswd"),
                        ("pyproject", "/ontology/..%2Fpyproject"), ("unknown", "/ontology/nonexistent"),
+                       ("document", "/ontology/..%2F..%2Fpyproject/document"),
                        ("context", "/context/..%2F..%2Fpyproject.toml"), ("docs", "/docs/..%2F..%2Fetc%2Fpasswd"),
                        ("root-dotdot", "/%2e%2e/%2e%2e/etc/passwd"), ("double-slash", "//etc/passwd"),
                        ("static", "/static/../../etc/passwd"), ("openapi", "/openapi.json/..%2F..%2Fetc%2Fpasswd")]:

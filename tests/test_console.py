@@ -34,7 +34,8 @@ MAIN_VIEWS = {"home": "/", "capabilities": "/capabilities", "capabilities-by-own
               "query-form": "/queries/capability-tree?number=10", "search": "/queries/search?text=meter",
               "capability": "/id/capability/18-1-rate-case-management",
               "owner": "/id/owner/general-counsel", "report": "/governance/report?format=html",
-              "history": "/governance/history", "ontology": "/ontology", "not-found": "/id/capability/no-such-thing",
+              "history": "/governance/history", "ontology": "/ontology", "ontology-module": "/ontology/core",
+              "not-found": "/id/capability/no-such-thing",
               "api": "/docs"}
 
 

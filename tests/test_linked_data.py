@@ -229,9 +229,12 @@ def test_cli_import_and_framed_export(tmp_path):
 def test_ontology_documentation_pages(api):
     index = web.get(api.url + "/ontology")
     assert index.status_code == 200 and 'href="/ontology/core"' in index.text
-    core = web.get(api.url + "/ontology/core", timeout=60)
+    framed = web.get(api.url + "/ontology/core", timeout=60)
+    assert framed.status_code == 200 and "<nav" in framed.text and 'src="/ontology/core/document"' in framed.text
+    core = web.get(api.url + "/ontology/core/document", timeout=60)
     assert core.status_code == 200 and "ekb enterprise core ontology" in core.text and "business capability" in core.text
     assert web.get(api.url + "/ontology/nothing").status_code == 404
+    assert web.get(api.url + "/ontology/nothing/document").status_code == 404
 
 
 @pytest.mark.parametrize("module", sorted(p.stem for p in (ROOT / "ontology").glob("*.ttl")))

@@ -100,8 +100,16 @@ def ontology_index(request: Request) -> HTMLResponse:
     return HTMLResponse(render("ontology.html", here="/ontology", title="Ontology", modules=list(docs.modules(folder))))
 
 
-@router.get("/ontology/{module}", summary="pyLODE documentation of one ontology module", response_class=HTMLResponse)
+@router.get("/ontology/{module}", summary="One ontology module's documentation, inside the console's layout",
+            response_class=HTMLResponse)
 async def ontology_module(module: str, request: Request) -> HTMLResponse:
+    await run_in_threadpool(docs.page, kb_of(request).settings.ontology_dir, module)  # 404 for an unknown module
+    return HTMLResponse(render("ontology_module.html", here="/ontology", title=f"Ontology: {module}", module=module))
+
+
+@router.get("/ontology/{module}/document", summary="pyLODE documentation of one ontology module (its own page)",
+            response_class=HTMLResponse)
+async def ontology_module_document(module: str, request: Request) -> HTMLResponse:
     return HTMLResponse(await run_in_threadpool(docs.page, kb_of(request).settings.ontology_dir, module))
 
 
@@ -136,7 +144,7 @@ async def module_document(request: Request, path: Path) -> Response:
     if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
         return Response(status_code=304, headers=headers)
     if view == "html":
-        page = await run_in_threadpool(docs.page, kb_of(request).settings.ontology_dir, path.stem)
+        page = render("ontology_module.html", here="/ontology", title=f"Ontology: {path.stem}", module=path.stem)
         return HTMLResponse(page, headers=headers)
     fmt = by_name(view, GRAPH_FORMATS)
     document = await in_thread(docs.module_document, path, fmt.engine)
