@@ -144,7 +144,8 @@ class KnowledgeBase:
             try:
                 with self._marked(LOADING):
                     self._baseline, self._touched, self._ontology = None, set(), None
-                    report = loader.load(self.store, self.settings, progress, drop_unmanaged)
+                    report = loader.load(self.store, self.settings, progress, drop_unmanaged,
+                                         trust_manifest=not interrupted_before)
                     self.changes.record("load", graphs=report.graphs, complete=False)
                     self._size = sum(report.graphs.values())
                     self.modified = dt.datetime.now(dt.UTC).replace(microsecond=0)

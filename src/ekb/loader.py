@@ -193,7 +193,7 @@ def manifest_ntriples(graphs: Iterable[str], records: dict[str, Record] | None =
 
 
 def load(store: Store, settings: Settings, progress: Progress = lambda _: None,
-         drop_unmanaged: bool = False) -> LoadReport:
+         drop_unmanaged: bool = False, trust_manifest: bool = True) -> LoadReport:
     """Load ontology/, shapes/ and data/ and their entailments; replace what a previous load wrote.
 
     A data graph that no file holds is dropped only if the previous load wrote it (a file was removed);
@@ -206,14 +206,15 @@ def load(store: Store, settings: Settings, progress: Progress = lambda _: None,
     digest; a write that bypasses it is seen when it changes a graph's triple count). Entailments are recomputed
     (in full) only when a premise graph (ontology or data) is reloaded or dropped, a graph written through the API
     is not as the last load saw it, or the reasoner changed: so a reload that changes nothing parses, compares and
-    reasons over nothing."""
+    reasons over nothing. After an interrupted load (`trust_manifest` false) nothing the manifest says is trusted:
+    the store may hold the new manifest without the entailments that should follow it, so everything is redone."""
     started = time.perf_counter()
     sources = discover(settings)
     reasoner = reasoner_named(settings.reasoner)
     drop_staging(store)  # what a crashed load may have left behind
     run = uuid.uuid4().hex[:12]
     previous = loaded_graphs(store)
-    records, entailed_by, written = recorded_state(store)
+    records, entailed_by, written = recorded_state(store) if trust_manifest else ({}, "", True)
     counts = store.counts()
     by_graph: dict[str, list[SourceFile]] = {}
     for source in sources:
