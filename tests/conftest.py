@@ -20,7 +20,8 @@ import uvicorn
 from ekb.api import create_app
 from ekb.config import Settings
 from ekb.kb import KnowledgeBase
-from ekb.store import EmbeddedStore, RemoteStore
+from ekb.remote import RemoteStore
+from ekb.store import EmbeddedStore
 
 ROOT = Path(__file__).resolve().parents[1]
 

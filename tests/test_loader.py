@@ -9,7 +9,8 @@ import pytest
 from ekb.config import DATA_GRAPH_PREFIX, INFERRED_GRAPH, LOAD_MANIFEST_GRAPH, ONTOLOGY_GRAPH, SHAPES_GRAPH, Settings
 from ekb.errors import InputError, RdfSyntaxError
 from ekb.loader import load
-from ekb.store import EmbeddedStore, RemoteStore
+from ekb.remote import RemoteStore
+from ekb.store import EmbeddedStore
 
 ONTOLOGY = """@prefix : <http://e/> . @prefix owl: <http://www.w3.org/2002/07/owl#> .
 @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .

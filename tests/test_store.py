@@ -7,7 +7,7 @@ import pytest
 
 from ekb.errors import QuerySyntaxError, StoreUnavailable
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, SOLUTION_FORMATS, by_name
-from ekb.store import RemoteStore
+from ekb.remote import RemoteStore
 
 G1 = "https://kb.quantum-energy.example/graph/test/one"
 G2 = "https://kb.quantum-energy.example/graph/test/two"

@@ -36,8 +36,9 @@ from ekb.query_workers import (
     trial,
 )
 from ekb.reasoning import reasoner_named
+from ekb.remote import RemoteStore
 from ekb.sparql_lexer import with_update_dataset
-from ekb.store import Answer, EmbeddedStore, Store, open_store
+from ekb.store import Answer, EmbeddedStore, Store
 from ekb.validation import ShaclEngine, validate_store
 
 NQUADS = DATASET_FORMATS[1]
@@ -70,8 +71,10 @@ class KnowledgeBase:
 
     @classmethod
     def open(cls, settings: Settings) -> KnowledgeBase:
-        return cls(settings, open_store(settings.store_dir, settings.endpoint, settings.update_endpoint,
-                                        settings.dialect, settings.graph_prefixes))
+        if settings.endpoint:  # a SPARQL server: its dialect detected from its answers unless named
+            return cls(settings, RemoteStore(settings.endpoint, settings.update_endpoint, dialect=settings.dialect,
+                                             graph_prefixes=settings.graph_prefixes))
+        return cls(settings, EmbeddedStore(settings.store_dir))
 
     def start_workers(self, limits: Limits | None = None) -> None:
         """Evaluate clients' SPARQL in worker processes that can be stopped (an on-disk embedded store only)."""

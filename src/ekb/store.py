@@ -392,23 +392,3 @@ def _serialize_with_limits(result, fmt: Format, timeout_s: float | None, max_byt
     finally:
         del result
     return b"".join(sink.chunks)
-
-
-def __getattr__(name: str):
-    """`RemoteStore` and its helpers live in `ekb.remote` (which imports this module); they are still
-    importable from here."""
-    if name in ("RemoteStore", "guess_update_endpoint", "with_base", "base_prefix"):
-        from ekb import remote
-        return getattr(remote, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def open_store(store_dir: Path | None = None, endpoint: str | None = None,
-               update_endpoint: str | None = None, dialect: str | None = None,
-               graph_prefixes: Sequence[str] = ()) -> Store:
-    """The embedded store (in `store_dir`, or in memory), or the SPARQL server at `endpoint` (its `dialect`
-    detected from its answers unless named; `graph_prefixes`: graph namespaces besides ekb's that are ekb's)."""
-    if endpoint:
-        from ekb.remote import RemoteStore
-        return RemoteStore(endpoint, update_endpoint, dialect=dialect, graph_prefixes=graph_prefixes)
-    return EmbeddedStore(store_dir)
