@@ -474,3 +474,21 @@ def test_the_history_says_which_findings_are_new_and_which_were_fixed():
     assert {(short(f.focus), f.rule.rsplit("/", 1)[1]) for f in new} == expected and fixed == []
     fewer = dataclasses.replace(recorded, findings=recorded.findings[1:])
     assert kb.since_last_run(fewer) == ([], [recorded.findings[0]]), "a fixed finding comes back as it was written"
+
+
+def test_a_served_knowledge_base_keeps_its_first_report_before_anyone_asks():
+    """`ekb serve` validates once in the background as it starts: the first page to show the report reads it."""
+    import time
+
+    from tests.conftest import EkbServe
+
+    server = EkbServe()
+    try:
+        deadline = time.monotonic() + 60
+        while "governance report kept" not in server.stderr() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "governance report kept: 30 finding(s)" in server.stderr()
+        report = web.get(server.url + "/governance/report", headers={"Accept": "application/json"}).json()
+        assert len(report["findings"]) == 30
+    finally:
+        server.stop()

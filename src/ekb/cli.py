@@ -253,6 +253,8 @@ def cmd_serve(args: argparse.Namespace) -> None:
     kb.start_workers(Limits(fast_workers=args.query_workers, max_long=args.max_long_queries,
                             memory_bytes=args.query_memory * 1024 ** 2,
                             isolate_network=not settings.allowed_service_hosts))  # SERVICE needs a network
+    if not kb.is_empty():
+        kb.prepare_report(lambda line: err_console.print(line, markup=False, soft_wrap=True))
     err_console.print(f"ekb serving on http://{args.host}:{args.port}/ as {kb.settings.base_url}/ (docs at /docs)",
                       markup=False)
     uvicorn.run(create_app(kb), host=args.host, port=args.port, log_level="warning",

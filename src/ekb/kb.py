@@ -455,6 +455,21 @@ class KnowledgeBase:
         with self._full_validation:  # viewers arriving together wait for one validation, not one each
             return self._baseline if self._baseline is not None and not self._touched else self.validate()
 
+    def prepare_report(self, say: Callable[[str], None] = lambda _: None) -> threading.Thread:
+        """Start the first full validation in the background as the server starts, so the first page that shows
+        the report does not wait for a whole large store (viewers arriving meanwhile wait for this one)."""
+        def run() -> None:
+            try:
+                report = self.current_report()
+            except Exception as err:  # a background thread has no caller: say it in one line and go on
+                say(f"the governance report is not kept yet ({type(err).__name__}: {err}); the first view computes it")
+                return
+            say(f"governance report kept: {len(report.findings):,} finding(s) over {report.triples:,} triples, "
+                f"validated in {report.seconds:.1f} s")
+        thread = threading.Thread(target=run, name="first-report", daemon=True)
+        thread.start()
+        return thread
+
     def _kept_report(self) -> Report | None:
         """Under the write lock: the kept full report, brought up to date around what writes touched since."""
         if self._baseline is not None and self._touched:
