@@ -412,6 +412,9 @@ def test_serve_sets_the_server_s_timeouts_and_limits(monkeypatch):
         def start_workers(self, limits) -> None:
             ran["limits"] = limits
 
+        def prepare_report(self, say) -> None:
+            ran["report"] = "prepared"
+
         def close(self) -> None:
             pass
 
@@ -424,6 +427,7 @@ def test_serve_sets_the_server_s_timeouts_and_limits(monkeypatch):
     assert ran["settings"].body_timeout_s == 3 and ran["settings"].base_url == "http://127.0.0.1:8000"
     assert issubclass(ran["http"], HeaderDeadline) and ran["http"].header_timeout_s == 10
     assert ran["limits"].fast_workers == 3 and ran["limits"].max_long == 4
+    assert ran["report"] == "prepared", "the first report is started as the server starts"
 
 
 @pytest.fixture(scope="module")
