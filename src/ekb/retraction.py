@@ -143,10 +143,7 @@ def retract_entailments(store: Store, removed: Iterable[ox.Triple], reasoner: Re
     if not removed:
         return outcome
     budget = Budget(max_premises, schema)
-    nodes = node_set(removed)
-    joining = budget.take(joining_facts(store, nodes, schema.joining, CLOSURE_FILTER))
-    reach = nodes | node_set(joining)
-    lost = {t for t in closure(removed | joining, schema, reasoner) if touches(t, reach)}
+    nodes, lost = derived_around(store, removed, schema, reasoner, budget)
     kept_premises = budget.take(around(store, nodes, pairs_of(lost), schema.joining, PREMISE_FILTER))
     surviving = closure(kept_premises, schema, reasoner)
     suspects = lost - surviving - removed
@@ -174,10 +171,7 @@ def add_entailments(store: Store, added: Iterable[ox.Triple], reasoner: Reasoner
     if not added:
         return outcome
     budget = Budget(max_premises, schema)
-    nodes = node_set(added)
-    joining = budget.take(joining_facts(store, nodes, schema.joining, CLOSURE_FILTER))
-    reach = nodes | node_set(joining)
-    derived = {t for t in closure(added | joining, schema, reasoner) if touches(t, reach)}
+    _, derived = derived_around(store, added, schema, reasoner, budget)
     new = derived - stored(store, derived)
     newly_asserted = inferred_among(store, added)  # an entailment now stated: the inferred graph never repeats one
     delete_inferred(store, newly_asserted)
@@ -187,6 +181,16 @@ def add_entailments(store: Store, added: Iterable[ox.Triple], reasoner: Reasoner
 
 
 # ------------------------------------------------------------------------------------------ the schema
+
+def derived_around(store: Store, change: set[ox.Triple], schema: Schema, reasoner: Reasoner,
+                   budget: Budget) -> tuple[set[ox.NamedNode], set[ox.Triple]]:
+    """The change's nodes, and what the reasoner derives from the change with the transitive facts that join it,
+    kept to their reach: what an addition may add, or a removal may take away."""
+    nodes = node_set(change)
+    joining = budget.take(joining_facts(store, nodes, schema.joining, CLOSURE_FILTER))
+    reach = nodes | node_set(joining)
+    return nodes, {t for t in closure(change | joining, schema, reasoner) if touches(t, reach)}
+
 
 def read_schema(store: Store) -> Schema:
     """The axioms of the ontology graph and of any data graph (labels, definitions and the facts about the

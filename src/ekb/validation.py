@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Protocol
@@ -211,26 +211,16 @@ def validate_store(store: Store, engine: ShaclEngine | None = None, focus_nodes:
                    context_store: Store | None = None, shapes_nt: bytes | None = None, enrich: bool = True) -> Report:
     """The knowledge base's report: its data graphs and ontology against its shapes (or `shapes_nt`)."""
     engine = engine or default_engine(store)
-    if isinstance(engine, SparqlEngine):
-        return _run_in_store(engine, store, shapes_nt, focus_nodes, context_store or store, enrich)
+    context = context_store or store
+    if isinstance(engine, SparqlEngine):  # the shapes run where the data is: only they and the results travel
+        if shapes_nt is None:
+            shapes_nt = store.graph_ntriples(SHAPES_GRAPH) if SHAPES_GRAPH in store.graphs() else b""
+        validated = sum(n for g, n in store.counts().items() if is_data_graph(g))
+        return _run(engine.name, lambda shapes: engine.validate_store(store, shapes, focus_nodes), shapes_nt,
+                    validated, context, enrich)
     data_nt, own_shapes = split_store(store)
-    return _run(engine, data_nt, own_shapes if shapes_nt is None else shapes_nt, focus_nodes,
-                context_store or store, enrich)
-
-
-def _run_in_store(engine: SparqlEngine, store: Store, shapes_nt: bytes | None, focus_nodes: list[str] | None,
-                  context: Store, enrich: bool) -> Report:
-    """The shapes run as queries where the data is: nothing but the shapes and the results is transferred."""
-    started = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    clock = time.perf_counter()
-    if shapes_nt is None:
-        shapes_nt = store.graph_ntriples(SHAPES_GRAPH) if SHAPES_GRAPH in store.graphs() else b""
-    check_sparql_constraints(shapes_nt)
-    report_graph = engine.validate_store(store, prepared_shapes(shapes_nt), focus_nodes)
-    findings, rules = interpret(report_graph, shapes_nt, context, enrich)
-    validated = sum(n for g, n in store.counts().items() if is_data_graph(g))
-    return Report(findings, rules, engine.name, started.isoformat().replace("+00:00", "Z"),
-                  time.perf_counter() - clock, validated, report_graph)
+    return _run(engine.name, lambda shapes: engine.validate(data_nt, shapes, focus_nodes),
+                own_shapes if shapes_nt is None else shapes_nt, data_nt.count(b"\n"), context, enrich)
 
 
 def validate_files(data: list[ox.Triple], shapes: list[ox.Triple], engine: ShaclEngine | None = None) -> Report:
@@ -241,15 +231,19 @@ def validate_files(data: list[ox.Triple], shapes: list[ox.Triple], engine: Shacl
     shapes_nt = ox.serialize(shapes, format=ox.RdfFormat.N_TRIPLES)
     context = EmbeddedStore()
     context.replace_graphs({ID + "validate/data": data_nt, SHAPES_GRAPH: shapes_nt})
-    return _run(engine or TurboEngine(), data_nt, shapes_nt, None, context, True, faithful=True)
+    engine = engine or TurboEngine()
+    return _run(engine.name, lambda shapes: engine.validate(data_nt, shapes, None, faithful=True), shapes_nt,
+                data_nt.count(b"\n"), context, True)
 
 
-def _run(engine: ShaclEngine, data_nt: bytes, shapes_nt: bytes, focus_nodes: list[str] | None, context: Store,
-         enrich: bool, faithful: bool = False) -> Report:
+def _run(engine: str, evaluate: Callable[[bytes], rdflib.Graph], shapes_nt: bytes, triples: int, context: Store,
+         enrich: bool) -> Report:
+    """One validation, whatever engine evaluates it (`evaluate` takes the prepared shapes and gives the
+    sh:ValidationReport graph): the shapes checked, the report read into findings, timed."""
     started = dt.datetime.now(dt.UTC).replace(microsecond=0)
     clock = time.perf_counter()
     check_sparql_constraints(shapes_nt)
-    report_graph = engine.validate(data_nt, prepared_shapes(shapes_nt), focus_nodes, faithful=faithful)
+    report_graph = evaluate(prepared_shapes(shapes_nt))
     findings, rules = interpret(report_graph, shapes_nt, context, enrich)
-    return Report(findings, rules, engine.name, started.isoformat().replace("+00:00", "Z"),
-                  time.perf_counter() - clock, data_nt.count(b"\n"), report_graph)
+    return Report(findings, rules, engine, started.isoformat().replace("+00:00", "Z"),
+                  time.perf_counter() - clock, triples, report_graph)
