@@ -27,6 +27,7 @@ from ekb.api.protocol import (
     in_thread,
     kb_of,
     negotiate_view,
+    not_modified,
     parse_in_thread,
     parse_int,
     parse_iri,
@@ -70,7 +71,7 @@ async def dereference(request: Request, iri: str) -> Response:
     # The page also shows what points here and the findings, which any write may change: its tag names the write.
     etag = f'{doc.etag[:-1]}-{view}"' if view != "html" else f'{doc.etag[:-1]}-{view}-{kb.generation}"'
     headers = {"ETag": etag, "Vary": "Accept", "Last-Modified": format_datetime(kb.modified, usegmt=True)}
-    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+    if not_modified(request, etag):
         return Response(status_code=304, headers=headers)
     if view == "html":  # the page also shows what points here, the thing's findings, its owner's view
         body, media_type = await in_thread(resource_html, kb, doc, iri)
@@ -141,7 +142,7 @@ async def module_document(request: Request, path: Path) -> Response:
     etag = f'"{hashlib.sha256(body).hexdigest()[:32]}-{view}"'
     headers = {"ETag": etag, "Vary": "Accept", "Last-Modified": format_datetime(
         dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC), usegmt=True)}
-    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+    if not_modified(request, etag):
         return Response(status_code=304, headers=headers)
     if view == "html":
         page = render("ontology_module.html", here="/ontology", title=f"Ontology: {path.stem}", module=path.stem)
@@ -220,7 +221,7 @@ async def get_collection(kind: str, request: Request) -> Response:
     etag = f'{result.etag[:-1]}-{view}"'
     links = [f'<{url}>; rel="{rel}"' for url, rel in ((next_url, "next"), (prev_url, "prev")) if url]
     headers = {"ETag": etag, "Vary": "Accept", **({"Link": ", ".join(links)} if links else {})}
-    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+    if not_modified(request, etag):
         return Response(status_code=304, headers=headers)
     collection = str(public_url(request, f"/collections/{kind}"))
     body = result.document(str(here), collection, context_url(request), next_url, prev_url)
@@ -317,6 +318,6 @@ async def get_changes(request: Request) -> Response:
         body["next"] = str(here.include_query_params(after=last))
     etag = f'"changes-{after}-{last}-{size}"'
     headers = {"ETag": etag, **({"Link": f'<{body["next"]}>; rel="next"'} if more else {})}
-    if etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+    if not_modified(request, etag):
         return Response(status_code=304, headers=headers)
     return JSONResponse(body, media_type=JSONLD, headers=headers)

@@ -241,6 +241,11 @@ def refuse_protected(graph: str) -> None:
 
 # --- negotiation and answers ---------------------------------------------------------------------------------
 
+def not_modified(request: Request, etag: str) -> bool:
+    """Whether the client already holds this version (`If-None-Match` names the ETag): answer 304."""
+    return etag in [tag.strip() for tag in request.headers.get("if-none-match", "").split(",")]
+
+
 def negotiate_view(request: Request, views: dict[str, str], what: str) -> str:
     """The view of a page or document asked for: `format=` (browsers cannot set Accept) or else the Accept
     header, among `views` (media type -> view name; the first is the default)."""
