@@ -100,16 +100,10 @@ class Delta:
     removed: tuple[ox.Triple, ...] = ()
 
     def apply(self, store: Store) -> None:
-        parts = []
-        if self.removed:
-            body = ox.serialize(list(self.removed), format=ox.RdfFormat.N_TRIPLES).decode()
-            parts += [f"DELETE DATA {{ GRAPH {ox.NamedNode(g)} {{ {body} }} }}" for g in store.graphs()
-                      if is_data_graph(g) and g not in PROTECTED_GRAPHS]
-        if self.added:
-            body = ox.serialize(list(self.added), format=ox.RdfFormat.N_TRIPLES).decode()
-            parts.append(f"INSERT DATA {{ GRAPH {ox.NamedNode(self.graph)} {{ {body} }} }}")
-        if parts:
-            store.update(" ;\n".join(parts))
+        graphs = [ox.NamedNode(g) for g in store.graphs() if is_data_graph(g) and g not in PROTECTED_GRAPHS]
+        removed = [ox.Quad(t.subject, t.predicate, t.object, g) for g in graphs for t in self.removed]
+        target = ox.NamedNode(self.graph)
+        store.change_quads(removed, [ox.Quad(t.subject, t.predicate, t.object, target) for t in self.added])
 
     def triples(self) -> set[ox.Triple]:
         return {*self.added, *self.removed}
@@ -142,17 +136,7 @@ class QuadChange:
     delta: Delta
 
     def apply(self, store: Store) -> None:
-        parts = []
-        for keyword, quads in (("DELETE DATA", self.removed), ("INSERT DATA", self.added)):
-            graphs: dict[ox.NamedNode, list[ox.Triple]] = {}
-            for quad in quads:  # never the default graph: the trial refused a write there
-                graphs.setdefault(quad.graph_name, []).append(quad.triple)
-            if graphs:
-                body = " ".join(f"GRAPH {g} {{ {ox.serialize(ts, format=ox.RdfFormat.N_TRIPLES).decode()} }}"
-                                for g, ts in graphs.items())
-                parts.append(f"{keyword} {{ {body} }}")
-        if parts:
-            store.update(" ;\n".join(parts))
+        store.change_quads(self.removed, self.added)  # never the default graph: the trial refused a write there
 
 
 def neighbourhood(store: Store, seeds: set[str], hops: int = NEIGHBOURHOOD_HOPS,

@@ -140,6 +140,11 @@ class Store(ABC):
             body = ox.serialize(triples[start:start + CHUNK], format=ox.RdfFormat.N_TRIPLES).decode("utf-8")
             self.update(f"INSERT DATA {{ GRAPH {target} {{\n{body}\n}} }}")
 
+    def change_quads(self, removed: Iterable[ox.Quad], added: Iterable[ox.Quad]) -> None:
+        """Remove `removed` and add `added` (named graphs only), all or nothing: the one way a gated write
+        reaches the store. A remote engine that refuses large updates stages the change first."""
+        self.update(quads_update(removed, added))
+
     def compact(self) -> None:  # noqa: B027 - most backends have nothing to do
         """Merge what many small writes left behind, where the engine has such a thing (RocksDB)."""
 
@@ -187,6 +192,20 @@ def replace_graphs_update(graphs: Mapping[str, bytes], drop: Iterable[str] = ())
     if blocks:
         parts.append("INSERT DATA {\n" + blocks + "}")
     return " ;\n".join(parts) if parts else ""
+
+
+def quads_update(removed: Iterable[ox.Quad], added: Iterable[ox.Quad]) -> str:
+    """`DELETE DATA` of `removed` then `INSERT DATA` of `added`, grouped by graph, as one update request."""
+    parts = []
+    for keyword, quads in (("DELETE DATA", removed), ("INSERT DATA", added)):
+        graphs: dict[ox.NamedNode, list[ox.Triple]] = {}
+        for quad in quads:
+            graphs.setdefault(quad.graph_name, []).append(quad.triple)
+        if graphs:
+            body = " ".join(f"GRAPH {g} {{ {ox.serialize(ts, format=ox.RdfFormat.N_TRIPLES).decode()} }}"
+                            for g, ts in graphs.items())
+            parts.append(f"{keyword} {{ {body} }}")
+    return " ;\n".join(parts)
 
 
 class EmbeddedStore(Store):
