@@ -192,11 +192,19 @@ class VirtuosoServer:
         self.running.discard(self.process.pid)
 
 
+def ekb_command() -> list[str]:
+    """The `ekb` console script beside this interpreter (the entry point an operator runs), else the module."""
+    script = Path(sys.executable).with_name("ekb")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "ekb.cli"]
+
+
 class EkbServe:
     """A real `ekb serve` process on 127.0.0.1 and a free port (stopped by its process id), as an operator runs it:
-    `args` are its options (a store, a remote endpoint, limits); the write token comes from the environment."""
+    `args` are its options (a store, a remote endpoint, limits); the write token comes from the environment;
+    `root` is the project it serves, `cwd` where it runs."""
 
-    def __init__(self, *args: str, write_token: str | None = None, start_timeout_s: float = 120):
+    def __init__(self, *args: str, write_token: str | None = None, start_timeout_s: float = 120,
+                 root: Path = ROOT, cwd: Path = ROOT):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.kb = None  # the knowledge base lives in the other process
@@ -205,8 +213,8 @@ class EkbServe:
             env["EKB_WRITE_TOKEN"] = write_token
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - its stderr, read after it stops (a pipe could fill)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "ekb.cli", "serve", "--root", str(ROOT), "--port", str(self.port), *args],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log)
+            [*ekb_command(), "serve", "--root", str(root), "--host", "127.0.0.1", "--port", str(self.port), *args],
+            cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=self.log)
         deadline = time.monotonic() + start_timeout_s
         while time.monotonic() < deadline and self.process.poll() is None:
             try:
@@ -215,7 +223,7 @@ class EkbServe:
             except httpx.HTTPError:
                 time.sleep(0.2)
         self.stop()
-        raise RuntimeError(f"ekb serve did not start: {self.stderr()}")
+        raise RuntimeError(f"ekb serve did not start: {self.stderr()[-3000:]}")
 
     def stderr(self) -> str:
         self.log.seek(0)

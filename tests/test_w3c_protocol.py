@@ -24,11 +24,7 @@ Known failures are in tests/w3c/known_failures.py: they must still fail; everyth
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
-import time
 import xml.etree.ElementTree as ET
 from email.message import Message
 from pathlib import Path
@@ -39,7 +35,7 @@ import pytest
 import rdflib
 from rdflib.compare import isomorphic
 
-from tests.conftest import ROOT, free_port, stop_process
+from tests.conftest import ROOT, EkbServe
 from tests.w3c.suite import (
     HttpRequest,
     HttpTest,
@@ -72,46 +68,22 @@ ANY_RDF_TYPES = {**RDF_TYPES, "application/ld+json": "json-ld", "text/n3": "n3",
                  "application/n-quads": "nquads"}
 
 
-def ekb_command() -> list[str]:
-    script = Path(sys.executable).with_name("ekb")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "ekb.cli"]
-
-
-class EkbServe:
-    """`ekb serve` as an operator runs it, with a write token from the environment; stopped by its process id."""
+class W3cService:
+    """`ekb serve` (tests.conftest.EkbServe) on a plain project, with a write token, and a client for the suite."""
 
     def __init__(self, kind: str, root: Path, workdir: Path):
         self.kind = kind
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        command = [*ekb_command(), "serve", "--root", str(root), "--host", "127.0.0.1", "--port", str(self.port)]
-        if kind == "disk":
-            command += ["--store", str(workdir / "store")]
-        self.log_path = workdir / "serve.log"
-        with self.log_path.open("wb") as log:
-            self.process = subprocess.Popen(command, cwd=workdir, stdout=log, stderr=subprocess.STDOUT,
-                                            env={**os.environ, "EKB_WRITE_TOKEN": TOKEN})
+        self.server = EkbServe(*(["--store", str(workdir / "store")] if kind == "disk" else []), write_token=TOKEN,
+                               root=root, cwd=workdir)
+        self.url = self.server.url
         self.client = httpx.Client(base_url=self.url, timeout=TIMEOUT)
         # Only the manifest's headers (and the token): httpx would otherwise send `Accept: */*` on every request.
         del self.client.headers["accept"]
-        self._wait_until_up()
         self.baseline = set(self.graphs())
-
-    def _wait_until_up(self) -> None:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and self.process.poll() is None:
-            try:
-                if self.client.get("/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"ekb serve ({self.kind}) did not start:\n{self.log_path.read_text(errors='replace')[-3000:]}")
 
     def stop(self) -> None:
         self.client.close()
-        stop_process(self.process, grace_s=20)
+        self.server.stop()
 
     def request(self, method: str, path: str, headers: list[tuple[str, str]] | None = None,
                 body: bytes | None = None) -> httpx.Response:
@@ -164,7 +136,7 @@ def model_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module", params=STORE_KINDS)
 def ekb(request, model_root, tmp_path_factory):
-    server = EkbServe(request.param, model_root, tmp_path_factory.mktemp(f"w3c-{request.param}"))
+    server = W3cService(request.param, model_root, tmp_path_factory.mktemp(f"w3c-{request.param}"))
     yield server
     server.stop()
 
@@ -261,7 +233,7 @@ def substitute(text: str, variables: dict[str, str], encode: bool) -> str:
     return text
 
 
-def replay(server: EkbServe, test: HttpTest) -> None:
+def replay(server: W3cService, test: HttpTest) -> None:
     server.prepare(test.graph_data)
     suite = test.id.split("/", 1)[0]
     variables: dict[str, str] = {}
@@ -291,7 +263,7 @@ def test_graph_store(ekb, test):
 
 # --- service description ----------------------------------------------------------------------------------------
 
-def service_description(server: EkbServe) -> tuple[httpx.Response, rdflib.Graph]:
+def service_description(server: W3cService) -> tuple[httpx.Response, rdflib.Graph]:
     """GET on the endpoint without a query string and without Accept (the WG validator's request: "GET on
     endpoint returns RDF"). Another reading sends an RDF Accept header; ekb is asked the stricter way."""
     response = server.request("GET", "/sparql")
@@ -303,12 +275,12 @@ def service_description(server: EkbServe) -> tuple[httpx.Response, rdflib.Graph]
     return response, parse_rdf(response.content, syntax, server.url + "/sparql")
 
 
-def sd_returns_rdf(server: EkbServe) -> None:
+def sd_returns_rdf(server: W3cService) -> None:
     _, graph = service_description(server)
     assert len(graph) > 0, "the service description is empty"
 
 
-def sd_has_endpoint_triple(server: EkbServe) -> None:
+def sd_has_endpoint_triple(server: W3cService) -> None:
     # "Matching": the object of sd:endpoint is the URL the description was fetched from.
     _, graph = service_description(server)
     endpoint = rdflib.URIRef(server.url + "/sparql")
@@ -316,7 +288,7 @@ def sd_has_endpoint_triple(server: EkbServe) -> None:
     assert services, f"no sd:endpoint <{endpoint}>; found {sorted(map(str, graph.objects(None, SD.endpoint)))}"
 
 
-def sd_conforms_to_schema(server: EkbServe) -> None:
+def sd_conforms_to_schema(server: W3cService) -> None:
     # The WG's validator checked that every sd:NamedGraph has an sd:name.
     _, graph = service_description(server)
     nameless = [n for n in graph.subjects(rdflib.RDF.type, SD.NamedGraph) if graph.value(n, SD.name) is None]
