@@ -121,6 +121,16 @@ def test_text_search_paginates(api):
     assert sum(map(len, pages)) == len(list(csv.DictReader(io.StringIO(everything.text))))
 
 
+def test_a_page_and_whether_another_follows_take_one_evaluation(api, monkeypatch):
+    asked = []
+    sparql = api.kb.sparql
+    monkeypatch.setattr(api.kb, "sparql", lambda text, *a, **k: asked.append(text) or sparql(text, *a, **k))
+    for accept in ("text/csv", "application/sparql-results+xml", "text/html"):
+        answer = web.get(f"{api.url}/queries/search", params={"text": "e", "page": 2}, headers={"Accept": accept})
+        assert answer.status_code == 200 and 'rel="next"' in answer.headers["link"], answer.text[:300]
+    assert len(asked) == 3 and all("LIMIT 51 OFFSET 50" in text for text in asked)
+
+
 def test_sourced_versus_assumed(api):
     found = rows(api, "sourced-versus-assumed")
     status = {r["label"]: r["status"] for r in found}

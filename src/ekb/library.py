@@ -10,6 +10,7 @@ change the structure of the query.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -18,7 +19,10 @@ from pathlib import Path
 import pyoxigraph as ox
 import yaml
 
+from ekb.dialects import query_form
 from ekb.errors import InputError, NotFound
+from ekb.formats import Format
+from ekb.store import Answer
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 PARAM_VAR = re.compile(r"[?$](__?)([A-Za-z][A-Za-z0-9_]*)")
@@ -78,9 +82,10 @@ class NamedQuery:
     parameters: list[Parameter] = field(default_factory=list)
     example: dict[str, str] = field(default_factory=dict)
 
-    def bind(self, values: dict[str, str], page: int | None = None, probe_next: bool = False) -> str:
+    def bind(self, values: dict[str, str], page: int | None = None, lookahead: bool = False) -> str:
         """The query text with `values` joined as a VALUES block; raises InputError for bad or missing values.
-        With `probe_next`, the query that asks whether a row follows the page (LIMIT 1 past its end)."""
+        With `lookahead`, the page asks for one row more: whether another page follows comes from the same
+        evaluation (`page_of` takes it off again)."""
         known = {p.name for p in self.parameters}
         unknown = sorted(set(values) - known - {"page", "format"})
         if unknown:
@@ -99,9 +104,23 @@ class NamedQuery:
         text = inject_values(self.text, bound) if bound else self.text
         if self.pagination:
             page = max(1, page or 1)
-            limit, offset = (1, page * self.pagination) if probe_next else (self.pagination, (page - 1) * self.pagination)
-            text += f"\nLIMIT {limit} OFFSET {offset}"
+            text += f"\nLIMIT {self.pagination + lookahead} OFFSET {(page - 1) * self.pagination}"
         return text
+
+    def page_of(self, answer: Answer, fmt: Format) -> tuple[Answer, bool]:
+        """A page from the SPARQL JSON answer to `bind(..., lookahead=True)`, in `fmt`: its rows without the
+        one looked ahead, and whether that row was there (a next page exists)."""
+        if answer.kind != "solutions":  # an ASK (a paginated query is a SELECT: `parse_query_file`)
+            return answer, False
+        results = json.loads(answer.body)
+        rows = results.get("results", {}).get("bindings", [])
+        following = self.pagination is not None and len(rows) > self.pagination
+        if following:
+            results["results"]["bindings"] = rows[:self.pagination]
+        body = json.dumps(results).encode("utf-8") if following else answer.body
+        if fmt.engine != ox.QueryResultsFormat.JSON:
+            body = ox.parse_query_results(body, format=ox.QueryResultsFormat.JSON).serialize(format=fmt.engine)
+        return Answer(answer.kind, fmt.media_type, body), following
 
 
 def parse_parameter(prefix: str, body: str, defaults: dict, enums: dict) -> Parameter:
@@ -138,6 +157,8 @@ def parse_query_file(path: Path) -> NamedQuery:
         params.setdefault(param.variable, param)
     example = {str(k): str(v) for k, v in _merge(meta.get("example")).items()}
     tags = meta.get("tags") or []
+    if meta.get("pagination") and query_form(text) != "select":
+        raise InputError(f"{path.name}: pagination applies to SELECT queries (rows are paged, not triples)")
     return NamedQuery(name=path.stem, text=text, summary=str(meta.get("summary", "")),
                       description=str(meta.get("description", "")).strip(),
                       tags=[str(t) for t in (tags if isinstance(tags, list) else [tags])],

@@ -11,13 +11,11 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from ekb.api.protocol import (
     MAX_PAGE,
     answer_query,
     base_url,
-    engine_errors,
     in_thread,
     kb_of,
     negotiate_view,
@@ -28,8 +26,9 @@ from ekb.api.protocol import (
 )
 from ekb.api.schemas import ERROR_STATUS
 from ekb.console import render
-from ekb.formats import SOLUTION_FORMATS
+from ekb.formats import SOLUTION_FORMATS, Format
 from ekb.library import NamedQuery
+from ekb.store import Answer
 
 router = APIRouter(tags=["curated queries"])
 
@@ -69,28 +68,26 @@ async def run_query(name: str, request: Request) -> Response:
         "format" not in request.query_params and prefers_html(request, [f.media_type for f in SOLUTION_FORMATS]))
     if html and _missing(query, values):  # a person opening the query: its form, filled with the example
         return HTMLResponse(results_page(query, {**query.example, **values}, None), headers={"Vary": "Accept"})
-    text = query.bind(values, page)  # bad parameters are refused before anything runs
+    formats = (SOLUTION_FORMATS[0], None) if html else result_formats(request, request.query_params.get("format"))
+    text = query.bind(values, page, lookahead=True)  # bad parameters are refused before anything runs
+    following = False
+
+    def run(solution: Format, graph: Format) -> Answer:
+        nonlocal following
+        if not query.pagination:
+            return kb.sparql(text, solution, graph)
+        answer, following = query.page_of(kb.sparql(text, SOLUTION_FORMATS[0], graph), solution)
+        return answer
+
+    response = await answer_query(request, run, formats)
     if html:
-        as_json = await answer_query(request, lambda s, g: kb.sparql(text, s, g), (SOLUTION_FORMATS[0], None))
-        following = await _has_next(kb, query, values, page) if query.pagination else False
-        response = HTMLResponse(await in_thread(results_page, query, values, as_json.body, page or 1, following))
+        response = HTMLResponse(await in_thread(results_page, query, values, response.body, page or 1, following))
         response.headers["Vary"] = "Accept"
-    else:
-        formats = result_formats(request, request.query_params.get("format"))
-        response = await answer_query(request, lambda s, g: kb.sparql(text, s, g), formats)
     if query.pagination:
-        links = pagination_links(request, page or 1, await _has_next(kb, query, values, page))
+        links = pagination_links(request, page or 1, following)
         if links:
             response.headers["Link"] = links
     return response
-
-
-async def _has_next(kb, query: NamedQuery, values: dict[str, str], page: int | None) -> bool:
-    """Whether a row follows this page (a LIMIT 1 probe past its end)."""
-    probe = query.bind(values, page, probe_next=True)
-    with engine_errors():
-        following = await run_in_threadpool(kb.sparql, probe)
-    return bool(json.loads(following.body)["results"]["bindings"])
 
 
 def _missing(query: NamedQuery, values: dict[str, str]) -> bool:
