@@ -1,6 +1,7 @@
 """SHACL validation as SPARQL on the engine (`ekb.shacl_sparql.SparqlEngine`) against today's validation (the
 asserted graphs and their closure downloaded as N-Triples, then pyshacl-turbo), on the same generated data, in
-the same run, on the embedded store and on `oxigraph serve`.
+the same run, on the embedded store, on `oxigraph serve` and on Virtuoso (Debian package virtuoso-opensource,
+started as the tests start it: its default ResultSetMaxRows of 10,000 unless --virtuoso-max-rows says otherwise).
 
     .venv/bin/python -m bench.shacl_sparql --scale 1e5
 
@@ -82,6 +83,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1e5)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--virtuoso-max-rows", type=int, default=10_000)
+    parser.add_argument("--skip-oxigraph", action="store_true")
     args = parser.parse_args()
     scale = int(args.scale)
     path, _ = dataset(scale)
@@ -101,25 +104,48 @@ def main() -> int:
         seconds, _, report = measure(lambda: SparqlEngine().validate_store(embedded, shapes_nt), args.repeat)
         row("embedded", "SPARQL on the engine", seconds, 0, report, base)
 
-        port = free_port()
-        server = Process([str(BIN / "oxigraph"), "serve", "--location", str(workdir / "oxigraph"), "--bind",
-                          f"127.0.0.1:{port}", "--union-default-graph", "--timeout-s", "3600"])
-        try:
-            url = f"http://127.0.0.1:{port}/query"
-            wait_until(url, {"query": "ASK {}"})
-            remote = RemoteStore(url, timeout_s=3600)
-            started = time.perf_counter()
-            KnowledgeBase(Settings(root=root), remote).load()
-            print(f"(loaded oxigraph serve in {time.perf_counter() - started:.1f} s)")
-            counter = counting(remote)
-            base = measure(lambda: baseline(remote), args.repeat, counter)
-            row("oxigraph serve", "download + pyshacl-turbo", *base, base)
-            mine = measure(lambda: SparqlEngine().validate_store(remote, shapes_nt), args.repeat, counter)
-            row("oxigraph serve", "SPARQL on the engine", *mine, base)
-            remote.close()
-        finally:
-            server.stop()
+        if not args.skip_oxigraph:
+            bench_oxigraph(root, workdir, shapes_nt, args.repeat)
+        bench_virtuoso(root, workdir, shapes_nt, args.repeat, args.virtuoso_max_rows)
     return 0
+
+
+def bench_remote(name: str, remote: RemoteStore, root: Path, shapes_nt: bytes, repeat: int) -> None:
+    """Load the project into the remote store, then both validations, bytes counted on the wire."""
+    started = time.perf_counter()
+    KnowledgeBase(Settings(root=root), remote).load()
+    print(f"(loaded {name} in {time.perf_counter() - started:.1f} s)")
+    counter = counting(remote)
+    base = measure(lambda: baseline(remote), repeat, counter)
+    row(name, "download + pyshacl-turbo", *base, base)
+    mine = measure(lambda: SparqlEngine().validate_store(remote, shapes_nt), repeat, counter)
+    row(name, "SPARQL on the engine", *mine, base)
+
+
+def bench_oxigraph(root: Path, workdir: Path, shapes_nt: bytes, repeat: int) -> None:
+    port = free_port()
+    server = Process([str(BIN / "oxigraph"), "serve", "--location", str(workdir / "oxigraph"), "--bind",
+                          f"127.0.0.1:{port}", "--union-default-graph", "--timeout-s", "3600"])
+    try:
+        url = f"http://127.0.0.1:{port}/query"
+        wait_until(url, {"query": "ASK {}"})
+        remote = RemoteStore(url, timeout_s=3600)
+        bench_remote("oxigraph serve", remote, root, shapes_nt, repeat)
+        remote.close()
+    finally:
+        server.stop()
+
+
+def bench_virtuoso(root: Path, workdir: Path, shapes_nt: bytes, repeat: int, max_rows: int) -> None:
+    from tests.conftest import VirtuosoServer  # the tests' set-up: a private instance on 127.0.0.1
+
+    server = VirtuosoServer(workdir / "virtuoso", timeout_s=3600, max_rows=max_rows)
+    try:
+        remote = RemoteStore(server.query_url, timeout_s=3600)
+        bench_remote(f"virtuoso ({max_rows:,})", remote, root, shapes_nt, repeat)
+        remote.close()
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":

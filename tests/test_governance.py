@@ -149,6 +149,7 @@ BREACHES = {
                                {("information-entity/grid-state", "InformationEntityShape")}),
     "capability-without-system": (delete("?s ekb:supportsCapability id:capability/13-1-real-time-grid-monitoring-and-control"),
                                   {("capability/13-1-real-time-grid-monitoring-and-control", "CapabilitySupportShape")}),
+    "label-without-language": (insert('id:system/scada rdfs:label "SCADA" .'), {("system/scada", "EnglishLabelShape")}),
 }
 
 
@@ -167,7 +168,8 @@ def test_shipped_model_conforms(baseline):
 
 
 # The breaches of rules that are not Violations: the gate reports them and accepts the change.
-SEVERITY = {"cost-allocation-method-basis": "Warning", "capability-without-system": "Info"}
+SEVERITY = {"cost-allocation-method-basis": "Warning", "capability-without-system": "Info",
+            "label-without-language": "Warning"}
 
 
 @pytest.mark.parametrize("name", sorted(BREACHES))
@@ -358,7 +360,7 @@ def test_neighbourhood_gate_reads_three_links_from_the_change(tmp_path):
     assert result.accepted is False and (result.inserted, result.deleted) == (1, 0)
     allocates = ox.Triple(share.subject, ox.NamedNode("https://kb.quantum-energy.example/def/utility/allocatesCostOf"),
                           ox.NamedNode(ID + "shared-service/it"))
-    assert allocates in result.neighbourhood  # what the write then reasons over
+    assert allocates in result.neighbourhood  # what the check read
     assert result.new_findings[0].rule_name == "Allocation shares of a shared cost sum to 100%"
     before = kb.store.count()
     with pytest.raises(GateRefused) as refused:
@@ -378,6 +380,83 @@ def test_neighbourhood_gate_reads_the_class_hierarchy(loaded_kb):
     local = check_delta(loaded_kb.store, delta)
     assert sorted(f.key for f in local.new_findings) == sorted(f.key for f in full.new_findings)
     assert local.accepted is full.accepted is True and (local.inserted, local.deleted) == (3, 0)
+
+
+def test_every_rule_has_a_breach_fixture(loaded_kb):
+    """The gates are compared rule by rule on these fixtures (here and in test_incremental): none may be missing.
+    LegalShape and RegulatoryAffairsShape are not rules (no target): InterfaceOversightShape uses them."""
+    rules = {row["s"].value.rsplit("/", 1)[1] for row in loaded_kb.store.select(
+        f"SELECT ?s WHERE {{ GRAPH <{SHAPES}> {{ ?s a <http://www.w3.org/ns/shacl#NodeShape> }} }}")}
+    assert rules - {rule for _, fired in BREACHES.values() for _, rule in fired} == {"LegalShape", "RegulatoryAffairsShape"}
+
+
+SHAPES = "https://kb.quantum-energy.example/graph/shapes"
+UTIL = "https://kb.quantum-energy.example/def/utility/"
+AES = ID + "business-unit/advanced-energy-solutions"
+# Changes a rule with a SPARQL constraint judges from further than the neighbourhood check reads: (the store
+# before, the change, the finding it adds). A unit's legal-entity finding needs the other unit's label (two links
+# away); a person's independent-functioning finding, the scope of the unit a post of theirs is in (two links) and
+# the units of their other post (four).
+FAR_CHANGES = {
+    "label-of-the-other-unit": (
+        [BREACHES["separate-legal-entity"][0], delete("id:business-unit/advanced-energy-solutions rdfs:label ?l")],
+        ox.Triple(ox.NamedNode(AES), ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"),
+                  ox.Literal("Advanced Energy Solutions", language="en")),
+        ("business-unit/regulated-operations", "SeparateLegalEntityShape")),
+    "scope-of-a-post-unit": (
+        [BREACHES["independent-functioning"][0], delete("id:department/aes-sales-and-marketing util:hasRegulatoryScope ?s")],
+        ox.Triple(ox.NamedNode(ID + "department/aes-sales-and-marketing"), ox.NamedNode(UTIL + "hasRegulatoryScope"),
+                  ox.NamedNode(UTIL + "NonRegulated")),
+        ("urn:person:pat", "IndependentFunctioningShape")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FAR_CHANGES))
+def test_a_change_a_far_reaching_rule_reads_meets_the_full_gate(name):
+    """On a store within `gate_full_max_triples`, a change that names a term a SPARQL rule reads is judged on the
+    whole store: the neighbourhood check would not see these findings (it accepts both changes when forced)."""
+    from ekb.config import Settings
+    from ekb.errors import GateRefused
+    from ekb.kb import KnowledgeBase
+
+    setup, triple, finding = FAR_CHANGES[name]
+    kb = KnowledgeBase(Settings(root=ROOT), EmbeddedStore())
+    kb.load()
+    for update in setup:
+        kb.store.update(update.replace("} } WHERE { GRAPH ?g {", "} } WHERE { FILTER(?g != <urn:x>) GRAPH ?g {"))
+    delta = Delta("https://kb.quantum-energy.example/graph/data/fixture", added=(triple,))
+    assert not kb._gated_locally(delta)
+    assert check_delta(kb.store, delta, hub_limit=None).accepted, "the neighbourhood check alone misses it"
+    with pytest.raises(GateRefused) as refused:
+        kb.apply(delta)
+    assert [(short(v["focus"]), v["rule"].rsplit("/", 1)[1]) for v in refused.value.details["newViolations"]] == [finding]
+    assert kb.dry_run(delta).accepted is False  # a dry run meets the same gate
+
+
+def test_the_reach_of_the_rules_decides_the_gate(loaded_kb):
+    """`far_terms`: what a change must not name to be judged on its neighbourhood on a small store; None (the full
+    gate for every change) when a rule reads further in a way no term bounds."""
+    from ekb.gate import far_terms
+
+    shapes = loaded_kb.store.graph_ntriples(SHAPES)
+    far = far_terms(shapes)
+    assert {"http://www.w3.org/ns/org#unitOf", "http://www.w3.org/2000/01/rdf-schema#label", UTIL + "hasRegulatoryScope",
+            "https://kb.quantum-energy.example/def/core/BusinessUnit",
+            "https://kb.quantum-energy.example/def/core/Consent"} <= far  # read through a/rdfs:subClassOf*
+    assert not far & {"http://www.w3.org/1999/02/22-rdf-syntax-ns#type", "http://www.w3.org/2000/01/rdf-schema#comment",
+                      "https://kb.quantum-energy.example/def/core/hasAccountableOwner"}
+    shape = (b"<urn:s> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://www.w3.org/ns/shacl#NodeShape> .\n"
+             b"<urn:s> <http://www.w3.org/ns/shacl#targetClass> <urn:C> .\n")
+    sequence = (shape + b"<urn:s> <http://www.w3.org/ns/shacl#property> _:p .\n"
+                b"_:p <http://www.w3.org/ns/shacl#path> _:l .\n_:l <http://www.w3.org/1999/02/22-rdf-syntax-ns#first> <urn:a> .\n"
+                b"_:l <http://www.w3.org/1999/02/22-rdf-syntax-ns#rest> _:m .\n"
+                b"_:m <http://www.w3.org/1999/02/22-rdf-syntax-ns#first> <urn:b> .\n"
+                b"_:m <http://www.w3.org/1999/02/22-rdf-syntax-ns#rest> <http://www.w3.org/1999/02/22-rdf-syntax-ns#nil> .\n"
+                b"_:p <http://www.w3.org/ns/shacl#minCount> \"1\"^^<http://www.w3.org/2001/XMLSchema#integer> .\n")
+    anything = (shape + b"<urn:s> <http://www.w3.org/ns/shacl#sparql> _:q .\n"
+                b'_:q <http://www.w3.org/ns/shacl#select> "SELECT $this WHERE { $this ?p ?o }" .\n')
+    assert far_terms(sequence) is None and far_terms(anything) is None
+    assert far_terms(shape) == frozenset()
 
 
 def test_neighbourhood_gate_accepts_a_good_change(loaded_kb):
@@ -492,3 +571,15 @@ def test_a_served_knowledge_base_keeps_its_first_report_before_anyone_asks():
         assert len(report["findings"]) == 30
     finally:
         server.stop()
+
+
+def test_the_closure_of_triples_in_memory_is_the_stores(loaded_kb):
+    """The gate validates a neighbourhood held in memory with `closure_triples`: the same inverse and sub-property
+    closure `closure_ntriples` adds to a store's data graphs (a fact stated either way is seen by the rules)."""
+    from ekb.closure import closure_ntriples
+    from ekb.config import is_data_graph
+    from ekb.validation import closure_triples
+
+    data = {q.triple for q in loaded_kb.store.quads() if is_data_graph(q.graph_name.value)}
+    expected = {q.triple for q in ox.parse(closure_ntriples(loaded_kb.store), format=ox.RdfFormat.N_TRIPLES)}
+    assert len(expected) > 100 and closure_triples(data) == expected

@@ -254,3 +254,64 @@ def test_the_report_after_random_writes_equals_a_full_validation_without_validat
     report = kb.current_report()
     assert runs == []
     assert full_json(report) == full_json(validate_store(kb.store))
+
+
+def test_a_small_store_judges_every_write_as_the_full_gate_and_keeps_its_report_exact(monkeypatch):
+    """With the default settings the shipped model is below `gate_full_max_triples`: each write is judged on its
+    neighbourhood when that is exact (`gate.reaches_far`), else on the whole store. Either way the verdict and the
+    new findings are the full gate's, and the kept report, updated from what the gate found, equals a full
+    validation, without one."""
+    import ekb.kb
+
+    kb = local_kb(Settings().gate_full_max_triples)
+    assert kb.size() <= kb.settings.gate_full_max_triples
+    kb.current_report()
+    plan = staging_copy(kb.store)
+    plan.replace_graphs({g: kb.store.graph_ntriples(g) for g in kb.store.graphs() if not is_data_graph(g)})
+    routed, runs = [], []
+    for step, delta in enumerate(random_changes(plan, random.Random(11), 18)):
+        full = check_change(kb.store, delta.apply, baseline=kb.current_report())
+        routed.append(kb._gated_locally(delta))
+        try:
+            new, accepted = kb.apply(delta).new_findings, True
+        except GateRefused as refused:
+            new = [tuple(f[k] for k in ("rule", "focus", "prop", "value", "constraint"))
+                   for f in refused.details["newFindings"]]
+            accepted = False
+        assert accepted is full.accepted, f"change {step}: {delta}"
+        assert sorted(f if isinstance(f, tuple) else f.key for f in new) == keys(full.new_findings), f"change {step}"
+        if step % 6 == 5:
+            monkeypatch.setattr(ekb.kb, "validate_store", lambda *args: runs.append(1) or validate_store(*args))
+            report = kb.current_report()
+            monkeypatch.undo()
+            assert runs == [] and full_json(report) == full_json(validate_store(kb.store)), f"after change {step}"
+    assert 4 <= sum(routed) <= len(routed) - 4, "both gates were met"
+    for name in ("capability-without-system", "cost-allocation-method-basis"):  # accepted, judged locally
+        _, change = trial_change(kb.store, as_client_writes(BREACHES[name][0]))
+        for delta in (change.delta, Delta(FIXTURE, added=change.delta.removed)):  # the finding comes, then goes
+            assert kb._gated_locally(delta)
+            kb.apply(delta)
+            assert full_json(kb.current_report()) == full_json(validate_store(kb.store)), f"{name}: {delta}"
+
+
+def test_a_write_judged_locally_updates_the_owner_of_a_finding_two_links_away():
+    """The owner of a finding's fix can be inherited from far up (a stage's value stream has no owner: the unit
+    serving it answers). A write giving that unit an owner is judged on its neighbourhood, which does not reach
+    the stage; the kept report must still name the new owner (labels and owners are read again when a write can
+    change them)."""
+    kb = local_kb(Settings().gate_full_max_triples)
+    talent = f"<{ID}value-stream/talent-management>"
+    for update in (BREACHES["value-stream-without-owner"][0], BREACHES["stage-without-enabler"][0],
+                   f"DELETE WHERE {{ GRAPH ?g {{ {talent} <{EKB}hasOwner> ?o }} }}"):
+        kb.store.update(as_client_writes(update))
+    kb.refresh_inferences()
+    kb.validate()
+    stage = ID + "value-stream-stage/talent-management-1"
+    assert [f.owner_label for f in kb.current_report().findings if f.focus == stage] == ["Chief Strategy Officer"]
+    owner = ox.Triple(ox.NamedNode(ID + "business-unit/enterprise-services"), ox.NamedNode(EKB + "hasAccountableOwner"),
+                      ox.NamedNode(ID + "owner/chief-information-officer"))
+    assert kb._gated_locally(Delta(FIXTURE, added=(owner,)))
+    assert stage not in kb.apply(Delta(FIXTURE, added=(owner,))).focus
+    report = kb.current_report()
+    assert [f.owner_label for f in report.findings if f.focus == stage] == ["Chief Information Officer"]
+    assert full_json(report) == full_json(validate_store(kb.store))

@@ -8,6 +8,7 @@ import threading
 import time
 from contextlib import contextmanager
 
+import httpx
 import pytest
 import rdflib
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
@@ -312,7 +313,10 @@ def test_runaway_query_is_stopped_while_others_are_served(server):
 
     def run_slow():
         started = time.monotonic()
-        results["slow"] = web.get(url, params={"query": runaway})
+        try:
+            results["slow"] = web.get(url, params={"query": runaway})
+        except httpx.RemoteProtocolError as err:  # embedded: its rows were streaming when the limit came
+            results["slow"] = err
         results["elapsed"] = time.monotonic() - started
 
     thread = threading.Thread(target=run_slow)
@@ -322,16 +326,23 @@ def test_runaway_query_is_stopped_while_others_are_served(server):
     quick = web.get(url, params={"query": SELECT_L1})
     assert quick.status_code == 200 and time.monotonic() - started < 1.5
     thread.join(QUERY_TIMEOUT_S + 30)
-    assert results["slow"].status_code == 503
-    assert "time limit" in results["slow"].json()["message"]
+    if server.backend == "embedded":  # the answer had begun: its body is cut (tests/test_streaming.py)
+        assert isinstance(results["slow"], httpx.RemoteProtocolError)
+    else:
+        assert results["slow"].status_code == 503
+        assert "time limit" in results["slow"].json()["message"]
     assert results["elapsed"] < QUERY_TIMEOUT_S + 10, "the query was not stopped at its deadline"
 
 
 @pytest.mark.parametrize("query", [COUNTING, RUNAWAY], ids=["counting", "streaming"])
 def test_a_stopped_query_leaves_the_cpu_idle(server, query):
     started = time.monotonic()
-    response = web.get(server.url + "/sparql", params={"query": query})
-    assert response.status_code == 503 and time.monotonic() - started < QUERY_TIMEOUT_S + 10
+    try:
+        response = web.get(server.url + "/sparql", params={"query": query})
+        assert response.status_code == 503  # stopped before its answer began
+    except httpx.RemoteProtocolError:  # embedded: the rows were streaming when the limit came; the body is cut
+        assert server.backend == "embedded" and query == RUNAWAY
+    assert time.monotonic() - started < QUERY_TIMEOUT_S + 10
     busy = busy_after(server)
     assert not busy, f"still computing within a second of the limit: {busy}"
 

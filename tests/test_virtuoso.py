@@ -14,10 +14,11 @@ import pytest
 
 from ekb.config import DATA_GRAPH_PREFIX, EKB, GRAPH, ID, ONTOLOGY_GRAPH, RDFS_LABEL
 from ekb.dialects import OXIGRAPH, VIRTUOSO, detect, is_ekb_graph, query_form, rewrite_update
-from ekb.errors import LimitExceeded, StoreUnavailable
+from ekb.errors import Forbidden, LimitExceeded, QuerySyntaxError, StoreUnavailable
 from ekb.formats import DATASET_FORMATS, by_name
 from ekb.interpretation import focus_context, route_owners
 from ekb.remote import RemoteStore, blank_node_chunks
+from ekb.sparql_lexer import OP, read
 from ekb.store import EmbeddedStore
 from tests.conftest import EkbServe
 from tests.test_loader import (  # noqa: F401 - collected here, with this module's Virtuoso `store`
@@ -254,3 +255,159 @@ def test_owners_are_found_for_thousands_of_focus_nodes(backend, request):
     assert routed[f"{ID}thing/t0"].route == ("the unit that operates it Unit 0",)
     store.close()
 
+
+
+# -- gated writes: one operation, staged past the engine's limit; only ekb's graphs ------------------------------
+
+def test_a_request_of_several_operations_is_not_atomic_on_virtuoso(store, virtuoso_server):
+    """What `RemoteStore.change_quads` is built on: when the second operation of a request fails at run time,
+    Virtuoso 7.2 keeps the first (so a change goes as one operation)."""
+    request = (f"INSERT DATA {{ GRAPH <{G}> {{ <http://e/a> <http://e/p> 1 }} }} ;\n"
+               f"DROP GRAPH <{GRAPH}never-created>")  # sent as written: no SILENT added
+    answer = httpx.post(virtuoso_server.query_url, content=request.encode(),
+                        headers={"Content-Type": "application/sparql-update"}, timeout=60)
+    assert answer.status_code == 500 and "has not been explicitly created" in answer.text
+    assert store.count(G) == 1  # the first operation stayed
+
+
+def sent_updates(store: RemoteStore) -> list[str]:
+    """The text of every update request the store sends from now on."""
+    sent: list[str] = []
+
+    def record(request: httpx.Request) -> None:
+        if request.headers.get("content-type") == "application/sparql-update":
+            sent.append(request.content.decode())
+
+    store._http.event_hooks["request"].append(record)
+    return sent
+
+
+def operations(update: str) -> int:
+    """Operations in an update request: its `;` outside every bracket, plus one."""
+    return 1 + sum(1 for kind, start, end, depth in read(update).tokens
+                   if kind == OP and depth == 0 and update[start:end] == ";")
+
+
+@pytest.fixture(params=["oxigraph", "virtuoso"])
+def remote(request):
+    """An empty `oxigraph serve` and Virtuoso, each taking 1,000 quads per update (Virtuoso's limit): past
+    that, a change is staged on both."""
+    server = request.getfixturevalue("oxigraph_server" if request.param == "oxigraph" else "virtuoso_server")
+    server.clear()
+    backend = RemoteStore(server.query_url)
+    backend._dialect = dataclasses.replace(backend.dialect, update_chunk=1_000)  # Virtuoso's, on both engines
+    yield backend
+    backend.close()
+
+
+def quads(triples, graph: str = G) -> list[ox.Quad]:
+    return [ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(graph)) for t in triples]
+
+
+def is_one_chain(triples: list[ox.Triple], n: int) -> bool:
+    """`n` links `_:a next _:b` that form one chain of blank nodes (a chain split across requests would
+    come back as several, its labels meaning other nodes in each)."""
+    following = {t.subject: t.object for t in triples if isinstance(t.subject, ox.BlankNode)}
+    start = set(following) - set(following.values())
+    if len(triples) != n or len(start) != 1:
+        return False
+    node, steps = start.pop(), 0
+    while node in following:
+        node, steps = following[node], steps + 1
+    return steps == n
+
+
+def test_a_large_change_is_staged_then_applied_by_one_operation(remote):
+    kept, gone = many(1_500, "k"), many(2_000, "g")
+    remote.add_triples(G, kept + gone)
+    other = GRAPH + "test/other"
+    chain = [ox.Triple(ox.BlankNode(f"n{i}"), ox.NamedNode("http://e/next"), ox.BlankNode(f"n{i + 1}")) for i in range(1_200)]
+    added = quads(many(3_000, "a")) + quads(chain, other)  # 6,200 quads: past Virtuoso's ~1,400 per update
+    sent = sent_updates(remote)
+    remote.change_quads(quads(gone), added)
+    changes = [u for u in sent if "WHERE" in u]
+    assert len(changes) == 1 and operations(changes[0]) == 1
+    assert canonical(remote.graph_triples(G)) == canonical(kept + many(3_000, "a"))
+    assert is_one_chain(remote.graph_triples(other), 1_200)  # the blank nodes stayed whole
+    assert sorted(remote.graphs()) == sorted([G, other])  # the staging graphs are dropped
+
+
+def test_a_staged_change_that_fails_changes_nothing_and_leaves_no_staging_graph(remote, monkeypatch):
+    remote.add_triples(G, many(10))
+    monkeypatch.setattr("ekb.remote.changed_from_staging", lambda removed, added: "INSERT { oops } WHERE {}")
+    with pytest.raises(QuerySyntaxError):
+        remote.change_quads(quads(many(10)), quads(many(3_000, "a")))
+    assert remote.graphs() == [G] and canonical(remote.graph_triples(G)) == canonical(many(10))
+
+
+def test_a_small_change_is_one_operation_too(remote):
+    remote.add_triples(G, many(3))
+    sent = sent_updates(remote)
+    blank = ox.Triple(ox.NamedNode("http://e/s0"), ox.NamedNode("http://e/q"), ox.BlankNode("x"))
+    remote.change_quads(quads(many(1)), quads([blank]))
+    assert len(sent) == 1 and operations(sent[0]) == 1
+    assert len(remote.graph_triples(G)) == 3 and remote.ask("ASK { <http://e/s0> <http://e/q> ?b FILTER(isBlank(?b)) }")
+
+
+def test_a_large_insert_data_goes_as_a_staged_change(remote):
+    body = ox.serialize(many(5_000), format=ox.RdfFormat.N_TRIPLES).decode()
+    sent = sent_updates(remote)
+    remote.update(f"INSERT DATA {{ GRAPH <{G}> {{ {body} }} }}")
+    assert remote.count(G) == 5_000 and not any(u.startswith("INSERT DATA") for u in sent)
+    remote.update(f"DELETE DATA {{ GRAPH <{G}> {{ {body} }} }}")
+    assert remote.count(G) == 0
+
+
+FOREIGN = "http://other.example/graph/1"
+
+
+def test_writes_to_graphs_that_are_not_ekbs_are_refused_before_anything_is_sent(remote):
+    sent = sent_updates(remote)
+    triple = many(1)
+    with pytest.raises(Forbidden, match=f"<{FOREIGN}>.*--graph-namespace"):
+        remote.change_quads([], quads(triple, FOREIGN))
+    with pytest.raises(Forbidden, match=FOREIGN):
+        remote.update("PREFIX o: <http://other.example/graph/> INSERT DATA { GRAPH o:1 { <http://e/a> <http://e/p> 1 } }")
+    with pytest.raises(Forbidden, match=FOREIGN):
+        remote.update(f"DELETE {{ GRAPH <{FOREIGN}> {{ ?s ?p ?o }} }} WHERE {{ GRAPH <{G}> {{ ?s ?p ?o }} }}")
+    with pytest.raises(Forbidden, match=FOREIGN):
+        remote.replace_graphs({FOREIGN: b"<http://e/a> <http://e/p> 1 .\n"})
+    with pytest.raises(Forbidden, match="DROP/CLEAR ALL"):
+        remote.update("DROP SILENT ALL")
+    assert sent == []
+    remote.update(f"INSERT {{ GRAPH <{G}> {{ ?s ?p ?o }} }} WHERE {{ GRAPH <{FOREIGN}> {{ ?s ?p ?o }} }}")  # a read
+    declared = RemoteStore(remote.endpoint, graph_prefixes=("http://other.example/graph/",))
+    declared.change_quads([], quads(triple, FOREIGN))
+    assert declared.graphs() == [FOREIGN] and remote.graphs() == []
+    declared.update(f"DROP GRAPH <{FOREIGN}>")
+    declared.close()
+
+
+def test_the_embedded_store_takes_any_graph():
+    store = EmbeddedStore()
+    store.change_quads([], quads(many(1), FOREIGN))
+    store.update(f"INSERT DATA {{ GRAPH <{FOREIGN}2> {{ <http://e/a> <http://e/p> 1 }} }}")
+    assert store.graphs() == [FOREIGN, FOREIGN + "2"]
+
+
+def test_ekb_serve_on_virtuoso_gates_and_stores_large_writes_and_refuses_foreign_graphs(virtuoso_server):
+    virtuoso_server.clear()
+    served = EkbServe("--endpoint", virtuoso_server.query_url, write_token="t0ken")
+    auth = {"Authorization": "Bearer t0ken"}
+    body = ox.serialize(many(5_000), format=ox.RdfFormat.N_TRIPLES)
+    try:
+        put = httpx.put(served.url + "/store", params={"graph": DATA_GRAPH_PREFIX + "bulk-put"}, content=body,
+                        headers={**auth, "Content-Type": "application/n-triples"}, timeout=300)
+        assert put.status_code == 201, put.text
+        update = f"INSERT DATA {{ GRAPH <{DATA_GRAPH_PREFIX}bulk-update> {{ {body.decode()} }} }}"
+        sparql = httpx.post(served.url + "/sparql", content=update.encode(),
+                            headers={**auth, "Content-Type": "application/sparql-update"}, timeout=300)
+        assert sparql.status_code in (200, 204), sparql.text
+        counts = RemoteStore(virtuoso_server.query_url).counts()
+        assert [counts.get(DATA_GRAPH_PREFIX + g) for g in ("bulk-put", "bulk-update")] == [5_000] * 2
+        foreign = httpx.put(served.url + "/store", params={"graph": FOREIGN}, content=body[:200].rsplit(b"\n", 1)[0] + b"\n",
+                            headers={**auth, "Content-Type": "application/n-triples"}, timeout=300)
+        assert foreign.status_code == 403 and FOREIGN in foreign.text and "graph-namespace" in foreign.text
+        assert FOREIGN not in virtuoso_server.graphs()
+    finally:
+        served.stop()

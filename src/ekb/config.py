@@ -115,8 +115,10 @@ class Settings:
     allowed_service_hosts: tuple[str, ...] = ()
     cors: bool = False
     reasoner: str = "reasonable"
-    # Up to this size the gate validates the whole store; above it, a change known as triples is checked
-    # on its neighbourhood (gate.check_delta).
+    # Up to this size the gate is exact for every rule: a change known as triples is checked on its neighbourhood
+    # (gate.check_delta, every link followed) when it names no term a rule reading further reads
+    # (gate.reaches_far), else the whole store plus the change is validated. Above it, a change known as triples is
+    # always checked on its neighbourhood (links into a node with over 200 incoming ones not followed).
     gate_full_max_triples: int = 20_000
     # How many changes the change feed (/changes) keeps; a tool whose cursor is older resyncs.
     changes_retention: int = 10_000

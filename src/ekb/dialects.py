@@ -12,9 +12,10 @@ one), never on a regular expression over the text.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urljoin
 
 from ekb.config import GRAPH
-from ekb.sparql_lexer import BNODE, NAME, OP, read
+from ekb.sparql_lexer import BNODE, IRI, NAME, OP, PN, WS, read
 
 QUERY_FORMS = ("select", "construct", "describe", "ask")
 
@@ -50,9 +51,9 @@ class Dialect:
     # The largest answer the engine ever returns, whatever the setting (Virtuoso: 2^20 rows).
     hard_row_cap: int | None
     # Whether the shapes compiled to SPARQL (ekb.shacl_sparql) give exactly pyshacl's results on this engine, so
-    # validation runs in the engine and only results cross the wire. Virtuoso 7.2 answers two transitive paths
-    # in one query wrongly (AgreementConsentRecordsShape: one finding too many on the shipped model), so its
-    # data is read into pyshacl-turbo instead.
+    # validation runs in the engine and only results cross the wire. Virtuoso 7.2 does since the compiled
+    # queries take a transitive path with a constant end out of its block (`shacl_sparql.isolation_edits`):
+    # joined in place, `?c a/rdfs:subClassOf* ex:C ; ex:p ?g` gave one consent of two on the shipped model.
     validates_in_engine: bool = True
 
 
@@ -65,7 +66,7 @@ VIRTUOSO = Dialect("virtuoso", graph_store_path="/sparql-graph-crud", graph_stor
                    blank_nodes_in_insert_data=False, drop_needs_create=True, blank_node_prefix="nodeID://",
                    boolean_digits=True, ask_as_solutions=True,
                    row_cap_setting="ResultSetMaxRows (section [SPARQL] of virtuoso.ini)",
-                   hard_row_cap=1_048_576, validates_in_engine=False)
+                   hard_row_cap=1_048_576)
 GENERIC = Dialect("generic", graph_store_path=None, graph_store_param="graph", update_beside_query=True,
                   update_chunk=1_000, load_chunk=1_000, blank_nodes_in_insert_data=True, drop_needs_create=False,
                   blank_node_prefix=None, boolean_digits=False, ask_as_solutions=False, row_cap_setting=None,
@@ -145,3 +146,51 @@ def _closing_brace(text: str, tokens: list[tuple[str, int, int, int]], opening: 
 
 def _has_blank_nodes(text: str, tokens: list[tuple[str, int, int, int]]) -> bool:
     return any(kind == BNODE or (kind == OP and text[start:end] == "[") for kind, start, end, _ in tokens)
+
+
+# Update keywords after which, outside every bracket, a graph the update writes is named: `WITH g`, `INTO GRAPH g`,
+# `ADD|COPY|MOVE a TO b`, `DROP|CLEAR|CREATE GRAPH g`; `MOVE` empties its source too.
+WRITE_KEYWORDS = frozenset(("with", "into", "to", "graph", "move"))
+# What `DROP`/`CLEAR` may name instead of a graph: every graph of the engine, its own included.
+EVERY_GRAPH = frozenset(("all", "named", "default"))
+
+
+def graphs_written(sparql: str, base_iri: str) -> tuple[list[str], str | None]:
+    """(the graphs an update writes, as IRIs, where its text names them; what else it would empty: `ALL`,
+    `NAMED` or `DEFAULT` of a DROP or CLEAR, else None), read from its tokens: the graph of `WITH`, `INTO`,
+    `TO`, `MOVE`, `DROP/CLEAR/CREATE GRAPH` outside every bracket, and of each `GRAPH` inside an INSERT or
+    DELETE template (INSERT DATA and DELETE DATA included), never one the WHERE clause only reads. Prefixed
+    names are expanded with the update's PREFIXes, relative IRIs resolved against `base_iri`. A graph given by
+    a variable is not known from the text (its values come from the WHERE clause)."""
+    reading = read(sparql)
+    if reading.stopped_at is not None:
+        return [], None  # the engine refuses it with its own message
+    tokens = [t for t in reading.tokens if t[0] != WS]
+    text = [sparql[t[1]:t[2]] for t in tokens]
+    words = [text[i].lower() if t[0] == NAME else "" for i, t in enumerate(tokens)]
+    prefixes: dict[str, str] = {}
+    found: list[str] = []
+    every: str | None = None
+    section = ""  # the clause the current block belongs to: insert, delete or where
+    for i, (_, _, _, depth) in enumerate(tokens):
+        if depth == 0 and words[i] == "prefix" and i + 2 < len(tokens) and tokens[i + 2][0] == IRI:
+            prefixes[text[i + 1].rstrip(":")] = urljoin(base_iri, text[i + 2][1:-1])
+        if depth == 0 and words[i] in ("insert", "delete", "where"):
+            section = "delete" if words[i] == "where" and i > 0 and words[i - 1] == "delete" else words[i]
+        if depth == 0 and words[i] in ("drop", "clear"):
+            following = [w for w in words[i + 1:i + 3] if w != "silent"][:1]
+            if following and following[0] in EVERY_GRAPH:
+                every = following[0].upper()
+        in_template = depth > 0 and section in ("insert", "delete") and words[i] == "graph"
+        if not (in_template or (depth == 0 and words[i] in WRITE_KEYWORDS)):
+            continue
+        j = i + 1
+        while j < len(tokens) and words[j] in ("silent", "graph"):
+            j += 1
+        if j < len(tokens) and tokens[j][0] == IRI:
+            found.append(urljoin(base_iri, text[j][1:-1]))
+        elif j < len(tokens) and tokens[j][0] == PN:
+            prefix, _, local = text[j].partition(":")
+            if prefix in prefixes:
+                found.append(prefixes[prefix] + local.replace("\\", ""))
+    return list(dict.fromkeys(found)), every

@@ -4,6 +4,7 @@ one run's findings with the rules they belong to. Rendering them is `report.py`'
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 import rdflib
@@ -88,24 +89,30 @@ class Report:
 SHACL = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 
 
-def replaced_results(graph: rdflib.Graph, focus: set[str], new: rdflib.Graph) -> rdflib.Graph:
+def replaced_results(graph: rdflib.Graph, focus: set[str], new: rdflib.Graph,
+                     kept: Callable[[str], bool] = lambda _: False) -> rdflib.Graph:
     """A copy of a sh:ValidationReport graph whose results on the `focus` nodes are those of `new` (another
-    report graph, on those nodes), with sh:conforms set again. A result takes its blank-node details along
-    (paths, nested results). A copy: a reader may be rendering the old graph."""
+    report graph, on those nodes), with sh:conforms set again; except the results of a shape `kept` names (by its
+    sh:sourceShape), which stay as they were. A result takes its blank-node details along (paths, nested
+    results). A copy when anything changes: a reader may be rendering the old graph."""
     report = next(graph.subjects(rdflib.RDF.type, SHACL.ValidationReport), None)
-    dropped = _reachable(graph, [r for r in graph.objects(report, SHACL.result)
-                                 if str(graph.value(r, SHACL.focusNode)) in focus])
+
+    def replaced(g: rdflib.Graph, r) -> bool:
+        return str(g.value(r, SHACL.focusNode)) in focus and not kept(str(g.value(r, SHACL.sourceShape)))
+    dropped = _reachable(graph, [r for r in graph.objects(report, SHACL.result) if replaced(graph, r)])
+    taken = [r for r in new.objects(None, SHACL.result) if replaced(new, r)]
+    if not dropped and not taken:
+        return graph  # nothing to replace: the same graph serves (it is never changed in place)
     out = rdflib.Graph()
     for triple in graph:
         if triple[0] not in dropped and triple[2] not in dropped and triple[1] != SHACL.conforms:
             out.add(triple)
     if report is None:
         return out
-    kept = [r for r in new.objects(None, SHACL.result) if str(new.value(r, SHACL.focusNode)) in focus]
-    for node in _reachable(new, kept):
+    for node in _reachable(new, taken):
         for triple in new.triples((node, None, None)):
             out.add(triple)
-    for result in kept:
+    for result in taken:
         out.add((report, SHACL.result, result))
     conforms = next(out.objects(report, SHACL.result), None) is None
     out.add((report, SHACL.conforms, rdflib.Literal(conforms)))

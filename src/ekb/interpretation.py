@@ -9,6 +9,9 @@ from functools import lru_cache
 
 import pyoxigraph as ox
 import rdflib
+from rdflib.paths import MulPath, NegatedPath, Path, SequencePath
+from rdflib.plugins.sparql import prepareQuery
+from rdflib.plugins.sparql.parserutils import CompValue
 
 from ekb.config import ONTOLOGY_NS, RDFS_LABEL, SH, expand, sparql_prologue
 from ekb.findings import SEVERITIES, Finding, Rule
@@ -198,9 +201,13 @@ def with_context(findings: list[Finding], kb_store: Store) -> list[Finding]:
         owner = owners.get(f.focus)
         enriched.append(replace(f, focus_label=ctx.label if ctx else f.focus, focus_type=ctx.type_label if ctx else "",
                                 owner=owner.owner if owner else "", owner_label=owner.label if owner else ""))
+    return in_reading_order(enriched)
+
+
+def in_reading_order(findings: list[Finding]) -> list[Finding]:
+    """Severity, rule, thing: the order every report lists its findings in."""
     order = {s: i for i, s in enumerate(SEVERITIES)}
-    enriched.sort(key=lambda f: (order.get(f.severity, 9), f.rule_name, f.focus_label, f.prop, f.value))
-    return enriched
+    return sorted(findings, key=lambda f: (order.get(f.severity, 9), f.rule_name, f.focus_label, f.prop, f.value))
 
 
 @dataclass
@@ -361,3 +368,71 @@ def _person_steps(store: Store, person: str, containers: dict[str, list[tuple[st
 def _chunks(items: list[str], size: int = 500):
     for start in range(0, len(items), size):
         yield items[start:start + size]
+
+
+# ------------------------------------------------------------------ what a query reads
+
+def sparql_terms(query: str) -> frozenset[str] | None:
+    """The IRIs a SPARQL query names (predicates, classes, constants), parsed by rdflib: a change that states or
+    retracts none of them, as a predicate or as the class of an rdf:type, cannot change its answer. None when it
+    reads triples by a variable predicate or a negated property set (any change may), or does not parse."""
+    try:
+        algebra = prepareQuery(query).algebra
+    except Exception:  # noqa: BLE001 - rdflib raises its parser's own kinds; all mean "cannot tell"
+        return None
+    terms: set[str] = set()
+    return frozenset(terms) if _collect_terms(algebra, terms) else None
+
+
+def _collect_terms(node, terms: set[str]) -> bool:
+    """The IRIs a SPARQL algebra tree names, into `terms`; False if it reads triples by a variable predicate or a
+    negated property set (any predicate could matter)."""
+    if isinstance(node, rdflib.URIRef):
+        terms.add(str(node))
+    elif isinstance(node, NegatedPath):
+        return False
+    elif isinstance(node, Path):
+        parts = [getattr(node, name) for name in ("args", "arg", "path") if hasattr(node, name)]
+        return all(_collect_terms(part, terms) for part in parts)
+    elif isinstance(node, CompValue):
+        if node.name == "BGP":
+            return all(_collect_pattern(triple, terms) for triple in node.get("triples", ()))
+        if node.name == "TriplesBlock":  # a pattern not yet translated (inside FILTER NOT EXISTS): s p o s p o ...
+            return all(_collect_pattern(tuple(block[i:i + 3]), terms)
+                       for block in node.get("triples", ()) for i in range(0, len(block) - 2, 3))
+        return all(_collect_terms(value, terms) for value in node.values())
+    elif isinstance(node, (list, tuple)):
+        return all(_collect_terms(item, terms) for item in node)
+    return True
+
+
+TYPE_TERM, SUBCLASS_TERM = rdflib.RDF.type, rdflib.RDFS.subClassOf
+
+
+def _collect_pattern(triple: tuple, terms: set[str]) -> bool:
+    """`_collect_terms` of one triple pattern. `?x a C` and `?x a/rdfs:subClassOf* C` read the types that are C or
+    below it (`reaches_far` checks a class with its super-classes): C is the term, not rdf:type, which would send
+    every typed write to the full gate. Any other use of rdf:type names it (every type is read)."""
+    subject, predicate, obj = triple
+    if isinstance(predicate, rdflib.Variable):
+        return False
+    below = isinstance(predicate, SequencePath) and len(predicate.args) == 2 and predicate.args[0] == TYPE_TERM and \
+        isinstance(predicate.args[1], MulPath) and predicate.args[1].path == SUBCLASS_TERM
+    if (predicate == TYPE_TERM or below) and isinstance(obj, rdflib.URIRef):
+        return _collect_terms(subject, terms) and _collect_terms(obj, terms)
+    return all(_collect_terms(part, terms) for part in triple)
+
+
+@lru_cache(maxsize=1)
+def context_terms() -> frozenset[str] | None:
+    """What `with_context` reads of the store (labels, kinds, scopes, owners, containers): a write that names
+    none of these terms, and changes no entailment, leaves every finding's label and owner as it was."""
+    terms: set[str] = set()
+    dummy = {"focus": "<urn:ekb:x>", "nodes": "<urn:ekb:x>", "ontology": ONTOLOGY_NS}
+    for query in (CONTEXT_QUERY, OWNERS_QUERY, CONTAINERS_QUERY, PARENTS_QUERY,
+                  f"SELECT ?x ?l WHERE {{ ?x <{RDFS_LABEL}> ?l }}"):
+        read = sparql_terms(query % dummy if "%(" in query else query)
+        if read is None:
+            return None
+        terms |= read
+    return frozenset(terms)

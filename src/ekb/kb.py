@@ -17,13 +17,34 @@ import pyoxigraph as ox
 
 from ekb import docs, linked_data, loader, retraction
 from ekb.changes import LOG_FILE, Change, ChangeLog
-from ekb.config import DATA_GRAPH_FILTER, DEFAULT_DATA_GRAPH, PROTECTED_GRAPHS, STAGING_PREFIX, Settings, is_data_graph
+from ekb.config import (
+    DATA_GRAPH_FILTER,
+    DEFAULT_DATA_GRAPH,
+    PROTECTED_GRAPHS,
+    RDF_TYPE,
+    SHAPES_GRAPH,
+    STAGING_PREFIX,
+    Settings,
+    is_data_graph,
+)
 from ekb.errors import Busy, CursorExpired, Forbidden, GateRefused, InputError, NotFound, StoreUnavailable
 from ekb.findings import Finding, Report
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, SOLUTION_FORMATS, Format
-from ekb.gate import Delta, GateResult, QuadChange, check_change, check_delta, ontology_context, refreshed_report
+from ekb.gate import (
+    HUB_LIMIT,
+    Delta,
+    GateResult,
+    QuadChange,
+    check_change,
+    check_delta,
+    ontology_context,
+    reaches_far,
+    refreshed_report,
+    updated_report,
+)
 from ekb.guard import check_remote_access
 from ekb.history import history, record_run, recorded_findings
+from ekb.interpretation import context_terms
 from ekb.library import QueryLibrary
 from ekb.literals import nquads_rewrites, rewrites_json, store_rewrites
 from ekb.query_workers import (
@@ -57,6 +78,8 @@ class KnowledgeBase:
     # The resources the neighbourhood-checked writes touched since `_baseline` was last brought up to date.
     _touched: set[str] = field(default_factory=set, repr=False)
     _ontology: bytes | None = field(default=None, repr=False)  # gate.ontology_context, kept until it can change
+    _shapes: bytes | None = field(default=None, repr=False)  # the shapes graph, kept until the next load
+    _schema: retraction.Schema | None = field(default=None, repr=False)  # what reasoning reads, kept likewise
     _size: int | None = field(default=None, repr=False)
     modified: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC).replace(microsecond=0))
     workers: QueryWorkers | None = field(default=None, repr=False)
@@ -146,7 +169,7 @@ class KnowledgeBase:
             interrupted_before = self.interrupted_load()
             try:
                 with self._marked(LOADING):
-                    self._baseline, self._touched, self._ontology = None, set(), None
+                    self._baseline, self._touched, self._ontology, self._shapes, self._schema = None, set(), None, None, None
                     report = loader.load(self.store, self.settings, progress, drop_unmanaged,
                                          trust_manifest=not interrupted_before)
                     self.changes.record("load", graphs=report.graphs, complete=False)
@@ -239,15 +262,16 @@ class KnowledgeBase:
         return [f for f in report.findings if f.key not in then], [f for f in before if f.key not in now]
 
     def sparql(self, text: str, solution_format: Format = SOLUTION_FORMATS[0], graph_format: Format = GRAPH_FORMATS[0],
-               default_graphs=(), named_graphs=(), base_iri: str | None = None) -> Answer:
+               default_graphs=(), named_graphs=(), base_iri: str | None = None, stream: bool = False) -> Answer:
         """A read-only SPARQL query under the operator's limits (in a worker process when there are some).
         Its dataset is the protocol's graphs if given, else its own FROM / FROM NAMED, else the union of all
-        graphs (see Store.query); relative IRIs resolve against `base_iri` (the API gives the request's URL)."""
+        graphs (see Store.query); relative IRIs resolve against `base_iri` (the API gives the request's URL).
+        With `stream`, a worker's large answer comes in chunks (see `QueryWorkers.query`; close `Answer.rest`)."""
         check_remote_access(text, self.settings.allowed_service_hosts)
         options = {"default_graphs": default_graphs, "named_graphs": named_graphs, "base_iri": base_iri,
                    "timeout_s": self.settings.query_timeout_s, "max_bytes": self.settings.max_result_bytes}
         if self.workers:
-            return self.workers.query(text, solution_format, graph_format, **options)
+            return self.workers.query(text, solution_format, graph_format, stream=stream, **options)
         return self.store.query(text, solution_format=solution_format, graph_format=graph_format, **options)
 
     def update(self, text: str, base_iri: str | None = None, using: Sequence[str] = (),
@@ -267,10 +291,10 @@ class KnowledgeBase:
 
     def dry_run_update(self, text: str, base_iri: str | None = None, using: Sequence[str] = (),
                        using_named: Sequence[str] = ()) -> GateResult:
-        """What the store plus this update would violate; nothing is stored."""
+        """What the store plus this update would violate, judged as `update` would judge it; nothing is stored."""
         text = _with_dataset(text, using, using_named)
-        self.try_update(text, base_iri)
-        return self._dry_run(lambda store: store.update(text, base_iri))
+        change = self.try_update(text, base_iri)
+        return self._dry_run(lambda store: store.update(text, base_iri), None if change is None else change.delta)
 
     def try_update(self, text: str, base_iri: str | None = None) -> QuadChange | None:
         """Refuse an update that reaches out, runs past the time limit, writes to the store's own default graph
@@ -357,8 +381,8 @@ class KnowledgeBase:
         return self._write(drop, actor="graph-store")
 
     def dry_run(self, delta: Delta) -> GateResult:
-        """What the store plus this change would violate; nothing is stored."""
-        return self._dry_run(delta.apply)
+        """What the store plus this change would violate, judged as `apply` would judge it; nothing is stored."""
+        return self._dry_run(delta.apply, delta)
 
     def _write(self, change: Callable[[Store], None], delta: Delta | None = None, actor: str = "api",
                quads: QuadChange | None = None, stale: tuple[int, Callable[[Store], None]] | None = None) -> GateResult:
@@ -367,19 +391,19 @@ class KnowledgeBase:
 
         Writes are serialised, so the gate's verdict is about the store the change is applied to. A change
         also known as triples (`delta`) is checked on its neighbourhood when the store is larger than
-        `gate_full_max_triples`. An update's change (`quads`) was found on the store of generation `stale[0]`:
-        if another write came since, the update is judged as written (`stale[1]`) on the whole store."""
+        `gate_full_max_triples`, or on a smaller store when that is exact (`_gated_locally`); then the kept report
+        is updated from what the gate found (`gate.updated_report`), no validation of its own. An update's change
+        (`quads`) was found on the store of generation `stale[0]`: if another write came since, the update is
+        judged as written (`stale[1]`) on the whole store."""
         with self._write_lock:
             if self.interrupted_load():
                 raise StoreUnavailable("the store holds an interrupted load: run `ekb load` to complete it")
             self._repair_interrupted_write()  # an earlier write failed between its change and its entailments
             if stale is not None and stale[0] != self.generation:
                 change, delta, quads = stale[1], None, None
-            local = delta is not None and self.size() > self.settings.gate_full_max_triples
-            if local:
-                result = check_delta(self.store, delta, ontology_nt=self._ontology_context())
-            else:
-                result = check_change(self.store, change, baseline=self._kept_report())
+            local = self._gated_locally(delta)
+            exact = local and not self._large()  # judged on every link around it (see `_judge`)
+            result = self._judge(change, delta, local, self._kept_report)
             if quads is not None and local:  # the exact quads, for the change feed and the counts
                 result.added, result.removed = frozenset(quads.added), frozenset(quads.removed)
                 result.inserted, result.deleted = len(quads.added), len(quads.removed)
@@ -388,8 +412,12 @@ class KnowledgeBase:
                 raise GateRefused(f"the change was refused: it would add {violations} governance violation(s); "
                                   "nothing was stored", result.as_json())
             with self._marked(WRITING):
-                self._commit(change, result, delta, local)
-            if local:
+                entailed = self._commit(change, result, delta, local)
+            if exact and self._baseline is not None and not self._touched:
+                # Judged exactly on the neighbourhood: what it found there is the kept report's update.
+                self._baseline = updated_report(self._baseline, result, self.store, self._shapes_graph(),
+                                                recontext=entailed or _names_any(delta, context_terms()))
+            elif local:
                 self._touched |= delta.touched()  # the kept report is brought up to date there when next read
             if not local or delta.changes_schema():
                 self._ontology = None
@@ -400,29 +428,56 @@ class KnowledgeBase:
             self._published()
             return result
 
-    def _commit(self, change: Callable[[Store], None], result: GateResult, delta: Delta | None, local: bool) -> None:
-        """The change and its entailments (two transactions; the WRITING marker repairs a crash between them)."""
+    def _gated_locally(self, delta: Delta | None, keep: bool = True) -> bool:
+        """Whether a change is judged on its neighbourhood rather than on a copy of the whole store: a change known
+        as triples, on a store past `gate_full_max_triples` always (fast, exact for rules that read no further
+        than the neighbourhood); on a smaller store, when that is exact for every rule (`gate.reaches_far`)."""
+        if delta is None:
+            return False
+        if self._large():
+            return True
+        return not reaches_far(delta, self._shapes_graph(keep), self._ontology_context(keep))
+
+    def _large(self) -> bool:
+        return self.size() > self.settings.gate_full_max_triples
+
+    def _judge(self, change: Callable[[Store], None], delta: Delta | None, local: bool,
+               baseline: Callable[[], Report | None], keep: bool = True) -> GateResult:
+        """The gate's verdict on a change, the one way both a write and a dry run are judged. `baseline`: the
+        store's current report, for the full gate (read only when that gate runs). `keep`: under the write lock,
+        what is read of the ontology and shapes is kept for the next write (a dry run, without the lock, may
+        read a state a write is replacing: it keeps nothing)."""
+        if local:  # a small store's neighbourhood follows every link, also into a node linked from everywhere
+            return check_delta(self.store, delta, ontology_nt=self._ontology_context(keep),
+                               shapes_nt=self._shapes_graph(keep), hub_limit=HUB_LIMIT if self._large() else None)
+        return check_change(self.store, change, baseline=baseline())
+
+    def _commit(self, change: Callable[[Store], None], result: GateResult, delta: Delta | None, local: bool) -> bool:
+        """The change and its entailments (two transactions; the WRITING marker repairs a crash between them).
+        Whether the entailments changed (or may have)."""
+        if delta is None or retraction.changes_schema(delta.triples()):
+            self._schema = None  # before reasoning: what the write changes is read again
         change(self.store)
         if local:
             self._size = self.size() + len(delta.added) - len(delta.removed)  # no recount of a large store
             if delta.removed:
-                self.refresh_inferences(delta)
-            else:
-                self.add_inferences(result.neighbourhood | set(delta.added))
-        else:
-            self._baseline, self._touched = result.report, set()  # the store now holds exactly what was validated
-            self._size = None
-            self.refresh_inferences()
+                return self.refresh_inferences(delta)
+            return self.add_inferences(set(delta.added))
+        self._baseline, self._touched = result.report, set()  # the store now holds exactly what was validated
+        self._size = None
+        return self.refresh_inferences()
 
-    def _dry_run(self, change: Callable[[Store], None]) -> GateResult:
-        """What the store plus `change` would violate; nothing is stored (the governance dry run). Each copies
-        the store into memory, so anonymous dry runs take turns, a few at a time."""
+    def _dry_run(self, change: Callable[[Store], None], delta: Delta | None) -> GateResult:
+        """What the store plus `change` (known as `delta` when it is) would violate, judged by the gate a write
+        of it would meet; nothing is stored (the governance dry run). The whole-store gate copies the store into
+        memory, so anonymous dry runs take turns, a few at a time."""
         if not self._dry_runs.acquire(timeout=10):
             error = Busy("the server is busy with other dry runs; try again shortly")
             error.headers = {"Retry-After": "5"}
             raise error
         try:
-            return check_change(self.store, change, baseline=None if self._touched else self._baseline)
+            return self._judge(change, delta, self._gated_locally(delta, keep=False),
+                               lambda: None if self._touched else self._baseline, keep=False)
         finally:
             self._dry_runs.release()
 
@@ -474,43 +529,66 @@ class KnowledgeBase:
         """Under the write lock: the kept full report, brought up to date around what writes touched since."""
         if self._baseline is not None and self._touched:
             self._baseline = refreshed_report(self._baseline, self._touched, self.store,
-                                              ontology_nt=self._ontology_context())
+                                              ontology_nt=self._ontology_context(), shapes_nt=self._shapes_graph())
             self._touched = set()
         return self._baseline
 
-    def _ontology_context(self) -> bytes:
-        if self._ontology is None:
-            self._ontology = ontology_context(self.store)
-        return self._ontology
+    def _ontology_context(self, keep: bool = True) -> bytes:
+        ontology = self._ontology
+        if ontology is None:
+            ontology = ontology_context(self.store)
+            if keep:
+                self._ontology = ontology
+        return ontology
+
+    def _shapes_graph(self, keep: bool = True) -> bytes:
+        shapes = self._shapes
+        if shapes is None:
+            shapes = self.store.graph_ntriples(SHAPES_GRAPH)
+            if keep:
+                self._shapes = shapes
+        return shapes
+
+    def _kept_schema(self) -> retraction.Schema:
+        """Under the write lock: what reasoning reads of the schema (`retraction.read_schema`), kept until a write
+        that can change it (`retraction.changes_schema`) or a load. Raises OutOfReach as reading it does."""
+        if self._schema is None:
+            self._schema = retraction.read_schema(self.store)
+        return self._schema
 
     def size(self) -> int:
         if self._size is None:
             self._size = self.store.count()
         return self._size
 
-    def add_inferences(self, triples: set[ox.Triple]) -> None:
+    def add_inferences(self, triples: set[ox.Triple]) -> bool:
         """After an addition of `triples` (all now asserted; the change's neighbourhood may come along): their
         entailments with the transitive facts around them go into the inferred graph, and any of them that was an
-        entailment leaves it (ekb.retraction). Out of that method's reach, everything is re-materialised."""
+        entailment leaves it (ekb.retraction). Out of that method's reach, everything is re-materialised.
+        Whether the inferred graph changed (or may have)."""
         loader.note_write(self.store)  # the next load compares what it would otherwise skip
         try:
-            retraction.add_entailments(self.store, triples, reasoner_named(self.settings.reasoner))
+            outcome = retraction.add_entailments(self.store, triples, reasoner_named(self.settings.reasoner),
+                                                 schema=self._kept_schema())
+            return bool(outcome.added or outcome.deleted)
         except retraction.OutOfReach:
-            self.refresh_inferences()
+            return self.refresh_inferences()
 
-    def refresh_inferences(self, delta: Delta | None = None) -> None:
+    def refresh_inferences(self, delta: Delta | None = None) -> bool:
         """Recompute the inferred graph from the ontology and data graphs as they are now. Given the change just
         committed (`delta`), only what it can affect is recomputed (delete-and-rederive, ekb.retraction: a one-triple
         removal at 10^6 in well under a second), unless the change is out of that method's reach. Otherwise, on
         disk the new graph is staged beside the store and only its difference is written (at 10^6 triples: one
-        removal re-materialised in seconds instead of moving the whole inferred graph in one 40 s transaction)."""
+        removal re-materialised in seconds instead of moving the whole inferred graph in one 40 s transaction).
+        Whether the inferred graph changed (True when re-materialised: not compared)."""
         loader.note_write(self.store)  # after a write: the next load compares what it would otherwise skip
         if delta is not None:
             reasoner = reasoner_named(self.settings.reasoner)
             try:
-                retraction.retract_entailments(self.store, delta.removed, reasoner)
-                retraction.add_entailments(self.store, delta.added, reasoner)
-                return
+                schema = self._kept_schema()
+                out = retraction.retract_entailments(self.store, delta.removed, reasoner, schema=schema)
+                into = retraction.add_entailments(self.store, delta.added, reasoner, schema=schema)
+                return bool(out.added or out.deleted or into.added or into.deleted)
             except retraction.OutOfReach:
                 pass  # the whole re-materialisation below also repairs whatever the attempt changed
         run = uuid.uuid4().hex[:12]
@@ -523,6 +601,7 @@ class KnowledgeBase:
             except BaseException:
                 loader.drop_staging(stage, run)
                 raise
+        return True
 
     def is_empty(self) -> bool:
         return not self.store.graphs()
@@ -531,6 +610,12 @@ class KnowledgeBase:
         if self.workers:
             self.workers.close()
         self.store.close()
+
+
+def _names_any(delta: Delta, terms: frozenset[str] | None) -> bool:
+    """Whether a change states or retracts one of `terms` as a predicate or as a class (None: any term)."""
+    return terms is None or any(t.predicate.value in terms or (t.predicate.value == RDF_TYPE and t.object.value in terms)
+                                for t in delta.triples())
 
 
 def _with_dataset(text: str, using: Sequence[str], using_named: Sequence[str]) -> str:

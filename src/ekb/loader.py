@@ -13,13 +13,14 @@ import hashlib
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
 import rdflib
 
+from ekb import rules_in_engine
 from ekb.config import (
     BASE_IRI,
     DATA_GRAPH_PREFIX,
@@ -31,7 +32,7 @@ from ekb.config import (
     STAGING_PREFIX,
     Settings,
 )
-from ekb.errors import InputError, RdfSyntaxError
+from ekb.errors import InputError, RdfSyntaxError, StoreUnavailable
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, by_name, for_file
 from ekb.limits import check_rdf_limits
 from ekb.literals import Rewrite, file_rewrites
@@ -144,18 +145,44 @@ def premise_ntriples(store: Store, graph: str) -> bytes:
 
 
 def infer_into(store: Store, premises: Iterable[str], target: str, reasoner: Reasoner,
-               asserted: Iterable[str] = (), into: Store | None = None) -> None:
+               asserted: Iterable[str] = (), into: Store | None = None) -> str:
     """Materialise OWL 2 RL over the `premises` graphs into the (empty) graph `target` (of `into`, by default
     the same store), keeping only what is useful and asserted neither in the premises nor in the `asserted`
-    graphs (the engine does that set difference, which stays small: it only touches the entailments)."""
-    lines = materialise(b"".join(premise_ntriples(store, g) for g in premises), reasoner)
-    (into or store).load_graph(target, "".join(lines).encode("utf-8"), ox.RdfFormat.N_TRIPLES, "entailments")
+    graphs (the engine does that set difference, which stays small: it only touches the entailments). Returns
+    the name of what made the entailments (see `entail`)."""
+    made_by = entail([(store, g) for g in premises], target, into or store, reasoner)
     asserted = ", ".join(str(ox.NamedNode(g)) for g in asserted)
     if asserted:
         if into is not None and into is not store:
             raise ValueError("asserted graphs must be in the store that receives the entailments")
         store.update(f"""DELETE {{ GRAPH <{target}> {{ ?s ?p ?o }} }}
                          WHERE {{ GRAPH <{target}> {{ ?s ?p ?o }} GRAPH ?g {{ ?s ?p ?o }} FILTER(?g IN ({asserted})) }}""")
+    return made_by
+
+
+def entail(premises: Sequence[tuple[Store, str]], target: str, into: Store, reasoner: Reasoner,
+           progress: Progress = lambda _: None) -> str:
+    """The useful OWL 2 RL entailments of the premise graphs (each named with the store that holds it) into the
+    empty graph `target` of `into`; returns the name of what made them. Where `into` is a remote engine that
+    holds every premise, `reasonable`'s rules run there as SPARQL updates (ekb.rules_in_engine: the same
+    entailments, and only the schema and counts cross the wire); otherwise, or when the premises use vocabulary
+    those rules do not implement, the premises are read into this process and reasoned over by `reasoner`."""
+    graphs = [g for where, g in premises if where is into]
+    if len(graphs) == len(premises) and rules_in_engine.runs_in(into, reasoner.name):
+        try:
+            progress(f"the rules run in the engine ({rules_in_engine.NAME}, the same entailments as {reasoner.name})")
+            rules_in_engine.materialise(into, graphs, target)
+            return rules_in_engine.NAME
+        except rules_in_engine.NotCovered as err:
+            progress(f"{err}: reasoning over the premises in this process instead ({reasoner.name})")
+        except StoreUnavailable as err:  # e.g. Virtuoso refusing a rule on its cost estimate: the same result, slower
+            progress(f"the engine refused an in-engine rule ({err}): reasoning over the premises in this process "
+                     f"instead ({reasoner.name})")
+            into.update(" ;\n".join(f"DROP SILENT GRAPH {ox.NamedNode(g)}" for g in into.graphs()
+                                    if g == target or g.startswith(target + "/")))
+    lines = materialise(b"".join(premise_ntriples(where, g) for where, g in premises), reasoner)
+    into.load_graph(target, "".join(lines).encode("utf-8"), ox.RdfFormat.N_TRIPLES, "entailments")
+    return reasoner.name
 
 
 def staging_name(run: str, graph: str) -> str:
@@ -232,9 +259,12 @@ def load(store: Store, settings: Settings, progress: Progress = lambda _: None,
         progress(f"unchanged since the last load: {g}")
     for g in kept:  # written through the API: the entailments must cover them, reasoned over again if they changed
         now[g] = Record("", counts[g], content_digest(store, g)) if g in kept_changed else records[g]
-    reasoned = bool([g for g in changed + stale if g != SHAPES_GRAPH] + kept_changed) or entailed_by != reasoner.name
+    # a store reasoned over by another implementation of the same rules (ekb.rules_in_engine) need not be again
+    same = rules_in_engine.SAME_ENTAILMENTS if reasoner.name in rules_in_engine.SAME_ENTAILMENTS else {reasoner.name}
+    reasoned = bool([g for g in changed + stale if g != SHAPES_GRAPH] + kept_changed) or entailed_by not in same
+    made_by = entailed_by  # what made the entailments the store keeps; replaced below when they are made again
     if not (changed or stale or reasoned or written) and sorted(previous) == from_files:
-        return LoadReport(graphs=counts, kept=kept, seconds=time.perf_counter() - started, reasoner=reasoner.name,
+        return LoadReport(graphs=counts, kept=kept, seconds=time.perf_counter() - started, reasoner=made_by,
                           skipped=unchanged, reasoned=False)
     staged = {g: staging_name(run, g) for g in changed}
     files: dict[str, tuple[Path, ox.RdfFormat] | None] = {}  # the one file a graph comes from, if one
@@ -252,24 +282,22 @@ def load(store: Store, settings: Settings, progress: Progress = lambda _: None,
                 files[source.graph] = (data, fmt) if source.graph not in files and isinstance(data, Path) else None
             for g in changed:  # what is installed: the stage holds exactly that
                 now[g] = Record(now[g].sources, stage.count(staged[g]), content_digest(stage, staged[g]))
-            staged[LOAD_MANIFEST_GRAPH] = staging_name(run, LOAD_MANIFEST_GRAPH)
-            stage.load_graph(staged[LOAD_MANIFEST_GRAPH], manifest_ntriples(from_files, now, reasoner.name),
-                             ox.RdfFormat.N_TRIPLES, "manifest")
             if reasoned:
                 progress(f"reasoning (OWL 2 RL, {reasoner.name}) over the ontology and data")
                 staged[INFERRED_GRAPH] = staging_name(run, INFERRED_GRAPH)
                 premises = [(stage, staged[g]) for g in changed if g != SHAPES_GRAPH]
                 premises += [(store, g) for g in unchanged + kept if g != SHAPES_GRAPH]
-                lines = materialise(b"".join(premise_ntriples(where, g) for where, g in premises), reasoner)
-                stage.load_graph(staged[INFERRED_GRAPH], "".join(lines).encode("utf-8"), ox.RdfFormat.N_TRIPLES,
-                                 "entailments")
+                made_by = entail(premises, staged[INFERRED_GRAPH], stage, reasoner, progress)
+            staged[LOAD_MANIFEST_GRAPH] = staging_name(run, LOAD_MANIFEST_GRAPH)
+            stage.load_graph(staged[LOAD_MANIFEST_GRAPH], manifest_ntriples(from_files, now, made_by),
+                             ox.RdfFormat.N_TRIPLES, "manifest")
             progress(f"installing {len(staged)} graphs")
             store.install(stage, staged, drop=stale, files={g: f for g, f in files.items() if f})
         except BaseException:
             drop_staging(stage, run)
             raise
     return LoadReport(graphs=store.counts(), dropped=stale, kept=kept, seconds=time.perf_counter() - started,
-                      reasoner=reasoner.name, rewritten=rewritten, skipped=unchanged, reasoned=reasoned)
+                      reasoner=made_by, rewritten=rewritten, skipped=unchanged, reasoned=reasoned)
 
 
 # ------------------------------------------------------------------------------------------ what the last load left

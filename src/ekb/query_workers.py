@@ -101,8 +101,9 @@ def _serve(conn: Connection, memory_bytes: int, isolate_network: bool) -> None:
                 if snapshot not in opened:
                     opened.clear()  # the previous snapshot's files close with it
                     opened[snapshot] = EmbeddedStore.read_only(Path(snapshot))  # StoreUnavailable: the server's fault
+                forward = _sender(conn) if args.get("stream") else None
                 try:
-                    answer = opened[snapshot].query(args["sparql"], **_query_options(args))
+                    answer = opened[snapshot].query(args["sparql"], forward=forward, **_query_options(args))
                 except StoreUnavailable as err:  # evaluation failed on what the query asked (SERVICE, a function)
                     raise InputError(str(err).replace("the query failed while running", "the query failed")) from None
                 conn.send(("ok", (answer.kind, answer.media_type, answer.body)))
@@ -120,6 +121,15 @@ def _serve(conn: Connection, memory_bytes: int, isolate_network: bool) -> None:
             conn.send(("error", ("StoreUnavailable", f"the store could not be read: {err}")))
         except Exception as err:  # noqa: BLE001 - reported to the server, which maps it; the process lives on
             conn.send(("error", ("EkbError", f"the request failed in the engine: {type(err).__name__}: {err}")))
+
+
+def _sender(conn: Connection):
+    """Where a streamed answer's chunks go: the pipe, as ("chunk", ...) messages before the final ("ok", ...).
+    A send blocks while the server has not read the previous ones, so a slow reader slows the query down
+    instead of making anyone buffer its answer."""
+    def send(part) -> None:
+        conn.send(("chunk", (part.kind, part.media_type, part.body)))
+    return send
 
 
 def _query_options(args: dict) -> dict:
@@ -305,6 +315,139 @@ ERRORS: dict[str, type[EkbError]] = {cls.__name__: cls for cls in (
     InputError, QuerySyntaxError, LimitExceeded, QueryTimeout, Forbidden, StoreUnavailable, TooLarge, EkbError)}
 
 
+def _error(payload: tuple[str, str]) -> EkbError:
+    """The error a worker reported, as the server raises it."""
+    name, message = payload
+    return ERRORS.get(name, InputError)(message)
+
+
+class _Job:
+    """One request on one worker process, from the moment it is sent to its end: the worker back in the pool
+    (its answer received) or stopped (killed: past the time limit, on a crash, or for a client that went away).
+    The end happens once, whichever thread gets there first: the one reading, or one stopping it."""
+
+    def __init__(self, pool: QueryWorkers, worker: _Worker, what: str, timeout_s: float):
+        self.pool, self.worker, self.what, self.timeout_s = pool, worker, what, timeout_s
+        self.started = time.monotonic()
+        self.deadline = self.started + timeout_s
+        self.state = "fast"
+        self.reason: BaseException | None = None  # why it was stopped
+        self._ended = False
+        self._lock = threading.Lock()  # guards the end
+        self._reading = threading.Lock()  # held while a thread waits on the pipe
+        self._watchdog: threading.Timer | None = None
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def receive(self) -> tuple[str, object]:
+        """The worker's next message: ("chunk" | "ok" | "error", payload). Past the deadline the worker is
+        stopped and QueryTimeout raised; past `long_after_s` the job becomes long (see `QueryWorkers._promote`)."""
+        try:
+            with self._reading:
+                return self._next_message()
+        except (EOFError, OSError):
+            self.stop(InputError(
+                f"the {self.what} could not be evaluated: the engine failed on it (too large, too deeply nested, or "
+                f"past the memory limit of {self.pool.limits.memory_bytes // 1024 ** 2:,} MiB)"))
+            raise self.reason from None
+        except EkbError as err:
+            self.stop(err)
+            raise self.reason from None
+        except BaseException:
+            self.stop()
+            raise
+
+    def _next_message(self) -> tuple[str, object]:
+        conn, long_after = self.worker.conn, self.started + self.pool.limits.long_after_s
+        while True:
+            if self.reason is not None:  # stopped by another thread: its reason, not the worker's death
+                raise self.reason
+            until = min(long_after, self.deadline) if self.state == "fast" else self.deadline
+            if conn.poll(max(0.0, until - time.monotonic())):
+                return conn.recv()
+            if time.monotonic() >= self.deadline:
+                raise QueryTimeout(f"the {self.what} ran past the time limit of {self.timeout_s:g} s and was stopped; "
+                                   "narrow it or ask the operator for a higher limit")
+            if self.state == "fast":
+                self._become_long()
+
+    def _become_long(self) -> None:
+        if not self.pool._promote(self.worker):
+            raise busy(f"the server is already running {self.pool.limits.max_long} long requests; this {self.what} "
+                       f"was stopped after {self.pool.limits.long_after_s:g} s: try again later", 10)
+        self.state = "long"
+        if not self.pool._closed:
+            self.pool._start_one()  # a fresh process takes the long one's place among the fast
+
+    def watch(self) -> None:
+        """Stop the job at its deadline even if nobody reads (a streamed answer whose client stopped reading)."""
+        self._watchdog = threading.Timer(self.remaining(), self.stop, args=(QueryTimeout(
+            f"the {self.what} ran past the time limit of {self.timeout_s:g} s and was stopped; narrow it or ask "
+            "the operator for a higher limit"),))
+        self._watchdog.daemon = True
+        self._watchdog.start()
+
+    def _claim_end(self) -> bool:
+        with self._lock:
+            if self._ended:
+                return False
+            self._ended = True
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        return True
+
+    def end(self) -> None:
+        """The worker answered: back to the pool (a long one is not reused: its niceness cannot always be
+        lowered again)."""
+        if not self._claim_end():
+            return
+        if self.state == "long":
+            self.pool._retire(self.worker, "long", respawn=False)
+        else:
+            self.pool._idle.put(self.worker)
+
+    def stop(self, reason: BaseException | None = None) -> None:
+        """Kill the worker now (its CPU is free at once) and retire it; a thread waiting on its pipe wakes up
+        and raises `reason`. Returns at once if the job has already ended."""
+        with self._lock:
+            if self._ended:
+                return
+            self._ended = True
+            self.reason = reason or QueryTimeout(f"the {self.what} was stopped")
+            with contextlib.suppress(OSError):
+                os.kill(self.worker.process.pid, signal.SIGKILL)
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        with self._reading:  # a reader sees the pipe's end, and lets go, before the pipe is closed
+            self.pool._retire(self.worker, self.state, respawn=self.state == "fast")
+
+
+class _Rest:
+    """The rest of a streamed answer, chunk by chunk from its worker's pipe (see `AnswerRest`)."""
+
+    def __init__(self, job: _Job):
+        self.job = job
+        self.done = False
+        job.watch()
+
+    def read(self) -> bytes | None:
+        if self.done:
+            return None
+        status, payload = self.job.receive()
+        if status == "chunk":
+            return payload[2]
+        self.done = True
+        self.job.end()
+        if status != "ok":
+            raise _error(payload)
+        return payload[2]
+
+    def close(self) -> None:
+        self.done = True
+        self.job.stop(InputError("the client went away before the end of the answer"))
+
+
 class QueryWorkers:
     """The pool of worker processes, and the snapshots they read."""
 
@@ -404,53 +547,56 @@ class QueryWorkers:
 
     def run(self, op: str, snapshot: Path, args: dict, timeout_s: float) -> object:
         """Send one request to a free process and wait for its answer, stopping it past `timeout_s`."""
-        what = "update" if op == "trial" else "query"
-        worker = self._acquire()
-        deadline = time.monotonic() + timeout_s
-        state = "fast"
-        try:
-            worker.wait_ready(max(0.0, deadline - time.monotonic()))
-            if not worker.ready:
-                raise busy("the server is busy starting query processes; try again shortly", 2)
-            worker.conn.send((op, str(snapshot), args))
-            if not worker.conn.poll(min(self.limits.long_after_s, max(0.0, deadline - time.monotonic()))):
-                if not self._promote(worker):
-                    raise busy(f"the server is already running {self.limits.max_long} long requests; this {what} was "
-                               f"stopped after {self.limits.long_after_s:g} s: try again later", 10)
-                state = "long"
-                if not self._closed:
-                    self._start_one()  # a fresh process takes the long one's place among the fast
-                if not worker.conn.poll(max(0.0, deadline - time.monotonic())):
-                    raise QueryTimeout(f"the {what} ran past the time limit of {timeout_s:g} s and was stopped; "
-                                       "narrow it or ask the operator for a higher limit")
-            status, payload = worker.conn.recv()
-        except (EOFError, OSError):
-            self._retire(worker, state, respawn=state == "fast")
-            raise InputError(f"the {what} could not be evaluated: the engine failed on it (too large, too deeply "
-                             f"nested, or past the memory limit of {self.limits.memory_bytes // 1024 ** 2:,} MiB)") from None
-        except BaseException:
-            self._retire(worker, state, respawn=state == "fast")
-            raise
-        if state == "long":  # its niceness cannot always be lowered again: it is not reused
-            self._retire(worker, state, respawn=False)
-        else:
-            self._idle.put(worker)
-        if status == "error":
-            name, message = payload
-            raise ERRORS.get(name, InputError)(message)
+        job = self._begin(op, snapshot, args, timeout_s)
+        status, payload = job.receive()
+        job.end()
+        if status != "ok":
+            raise _error(payload)
         return payload
+
+    def _begin(self, op: str, snapshot: Path, args: dict, timeout_s: float) -> _Job:
+        """A free process, sent one request: the job that follows it to its end."""
+        job = _Job(self, self._acquire(), "update" if op == "trial" else "query", timeout_s)
+        try:
+            job.worker.wait_ready(job.remaining())
+            if not job.worker.ready:
+                raise busy("the server is busy starting query processes; try again shortly", 2)
+            job.worker.conn.send((op, str(snapshot), args))
+        except EkbError as err:
+            job.stop(err)
+            raise
+        except OSError:  # the process died before it was sent anything
+            job.stop()
+            raise InputError(f"the {job.what} could not be evaluated: its query process ended; try again") from None
+        except BaseException:
+            job.stop()
+            raise
+        return job
 
     # -- what the knowledge base asks for
 
     def query(self, sparql: str, solution_format: Format, graph_format: Format, default_graphs=(), named_graphs=(),
-              timeout_s: float = 30.0, max_bytes: int | None = None, base_iri: str | None = None):
+              timeout_s: float = 30.0, max_bytes: int | None = None, base_iri: str | None = None,
+              stream: bool = False):
+        """A query's answer, evaluated in a worker process. With `stream`, an answer larger than one chunk comes
+        back as its first chunk and the rest to read (`Answer.rest`): the worker hands it over as it is
+        serialised and nobody holds all of it. The time limit still covers the whole answer, counted from the
+        start, whether or not the rest is read (a client that stops reading is stopped with it)."""
         from ekb.store import Answer
 
         args = {"sparql": sparql, "solution_format": solution_format.name, "graph_format": graph_format.name,
                 "default_graphs": list(default_graphs), "named_graphs": list(named_graphs), "max_bytes": max_bytes,
-                "base_iri": base_iri}
-        kind, media_type, body = self.run("query", self.snapshot(), args, timeout_s)
-        return Answer(kind, media_type, body)
+                "base_iri": base_iri, "stream": stream}
+        if not stream:
+            return Answer(*self.run("query", self.snapshot(), args, timeout_s))
+        job = self._begin("query", self.snapshot(), args, timeout_s)
+        status, payload = job.receive()
+        if status == "chunk":
+            return Answer(*payload, rest=_Rest(job))
+        job.end()
+        if status != "ok":
+            raise _error(payload)
+        return Answer(*payload)
 
     def trial_update(self, sparql: str, graphs: list[str], prefixes: list[str], timeout_s: float,
                      base_iri: str | None = None,

@@ -29,8 +29,8 @@ import httpx
 import pyoxigraph as ox
 
 from ekb.config import BASE_IRI, GRAPH, STAGING_PREFIX
-from ekb.dialects import Dialect, detect, dialect_named, is_ekb_graph, query_form, rewrite_update
-from ekb.errors import LimitExceeded, QuerySyntaxError, QueryTimeout, RdfSyntaxError, StoreUnavailable
+from ekb.dialects import Dialect, detect, dialect_named, graphs_written, is_ekb_graph, query_form, rewrite_update
+from ekb.errors import Forbidden, LimitExceeded, QuerySyntaxError, QueryTimeout, RdfSyntaxError, StoreUnavailable
 from ekb.formats import Format
 from ekb.sparql_lexer import IRI, NAME, VAR, WS, names_dataset, read
 from ekb.store import JSON_RESULTS, NTRIPLES, Answer, Store, clean_parser_message
@@ -304,11 +304,70 @@ class RemoteStore(Store):
     # -- writing ---------------------------------------------------------------------------------------------
 
     def update(self, sparql: str, base_iri: str | None = None) -> None:
-        if sparql.strip():
-            text = rewrite_update(with_base(sparql, base_iri), self.dialect)
-            self._send(self.update_endpoint, content=text.encode("utf-8"),
-                       shift=len(base_prefix(base_iri)) if base_iri else 0,
-                       headers={"Content-Type": "application/sparql-update"})
+        """Run an update on the engine, after refusing one that writes a graph that is not ekb's. An update of
+        nothing but DELETE DATA and INSERT DATA larger than the engine takes in one request goes as a change of
+        quads (`change_quads`: staged, then applied by one operation)."""
+        if not sparql.strip():
+            return
+        self.check_ekb_graphs(*graphs_written(sparql, base_iri or self.update_endpoint))
+        change = data_change(sparql, base_iri, self.dialect.update_chunk)
+        if change is not None:
+            self.change_quads(*change)
+            return
+        self._send_update(sparql, base_iri)
+
+    def _send_update(self, sparql: str, base_iri: str | None = None) -> None:
+        text = rewrite_update(with_base(sparql, base_iri), self.dialect)
+        self._send(self.update_endpoint, content=text.encode("utf-8"),
+                   shift=len(base_prefix(base_iri)) if base_iri else 0,
+                   headers={"Content-Type": "application/sparql-update"})
+
+    def check_ekb_graphs(self, graphs: Iterable[str], every: str | None = None) -> None:
+        """Refuse, before anything is sent, a write to a graph that is not ekb's (`dialects.is_ekb_graph`): the
+        engine would keep it and ekb would never read it again (graphs(), counts and the union ignore it), or
+        it belongs to the engine or another application. Also DROP/CLEAR of ALL, NAMED or DEFAULT, which would
+        empty graphs that are not ekb's."""
+        declared = ", ".join(f"<{p}>" for p in (GRAPH, *self.graph_prefixes))
+        how = ("declare its namespace as ekb's (the `graph_prefixes` setting; `--graph-namespace PREFIX` on the "
+               "command line)")
+        if every is not None:
+            raise Forbidden(f"DROP/CLEAR {every} would empty graphs on {self.endpoint} that are not ekb's (only "
+                            f"graphs under {declared} are): name the graphs instead; nothing was sent")
+        foreign = sorted({g for g in graphs if not is_ekb_graph(g, self.graph_prefixes)})
+        if foreign:
+            raise Forbidden(f"the write names the graph <{foreign[0]}>"
+                            + (f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else "")
+                            + f", which is not one of ekb's graphs on {self.endpoint} (those under {declared}): "
+                            f"ekb would never read it again; nothing was sent. Write to a graph under <{GRAPH}>, or "
+                            + how)
+
+    def change_quads(self, removed: Iterable[ox.Quad], added: Iterable[ox.Quad]) -> None:
+        """A gated write, all or nothing, as ONE update operation: Virtuoso 7.2 does not undo the operations
+        of a request before one that fails (tests/test_virtuoso.py shows it), so `DELETE DATA ; INSERT DATA`
+        is not atomic there. Up to the dialect's `update_chunk` quads, the quads are written in the operation
+        (`DELETE { ... } INSERT { ... } WHERE {}`); past it, they are first staged in graphs under
+        STAGING_PREFIX (in bounded chunks, blank-node-connected statements together, so added blank nodes stay
+        whole), and the operation moves them (`changed_from_staging`); the staging graphs are dropped after,
+        also on failure."""
+        removed, added = list(removed), list(added)
+        self.check_ekb_graphs(q.graph_name.value for q in [*removed, *added])
+        if not removed and not added:
+            return
+        if len(removed) + len(added) <= self.dialect.update_chunk:
+            self._send_update(quads_operation(removed, added))
+            return
+        run = f"{STAGING_PREFIX}change-{uuid.uuid4().hex[:12]}/"
+        staged: dict[str, dict[str, str]] = {"removed": {}, "added": {}}
+        try:
+            for kind, quads in (("removed", removed), ("added", added)):
+                for n, (graph, triples) in enumerate(by_graph(quads).items()):
+                    staged[kind][graph] = f"{run}{kind}/{n}"
+                    self.add_triples(staged[kind][graph], triples)
+            self._send_update(changed_from_staging(staged["removed"], staged["added"]))
+        finally:
+            leftovers = [g for g in self.graphs() if g.startswith(run)]
+            if leftovers:
+                self._send_update(" ;\n".join(f"DROP SILENT GRAPH {ox.NamedNode(g)}" for g in leftovers))
 
     def load_graph(self, graph: str, data: bytes | Path, fmt: ox.RdfFormat = ox.RdfFormat.N_TRIPLES,
                    source: str = "data") -> None:
@@ -336,6 +395,8 @@ class RemoteStore(Store):
     def replace_graphs(self, graphs: Mapping[str, bytes], drop: Iterable[str] = ()) -> None:
         """Replace several graphs and drop others, atomically: each graph is staged in chunks, then one update
         moves the staged graphs onto their names."""
+        drop = list(drop)
+        self.check_ekb_graphs([*graphs, *drop])
         run = f"{STAGING_PREFIX}replace-{uuid.uuid4().hex[:12]}/"
         staged = {live: f"{run}{n}" for n, live in enumerate(graphs)}
         try:
@@ -367,6 +428,80 @@ class RemoteStore(Store):
         if response.status_code == 400:
             raise QuerySyntaxError(f"the SPARQL server rejected the request: {_unshifted(response.text.strip(), shift)}")
         raise StoreUnavailable(f"the SPARQL server at {url} answered {response.status_code}: {response.text.strip()[:500]}")
+
+
+def by_graph(quads: Iterable[ox.Quad]) -> dict[str, list[ox.Triple]]:
+    found: dict[str, list[ox.Triple]] = {}
+    for quad in quads:
+        found.setdefault(quad.graph_name.value, []).append(quad.triple)
+    return found
+
+
+def quads_operation(removed: list[ox.Quad], added: list[ox.Quad]) -> str:
+    """`DELETE { ... } INSERT { ... } WHERE {}`: one operation (DELETE DATA ; INSERT DATA would be two). Blank
+    nodes in the INSERT template are new nodes, as in INSERT DATA; the DELETE template may hold none (nor may
+    DELETE DATA)."""
+    parts = []
+    for keyword, quads in (("DELETE", removed), ("INSERT", added)):
+        if quads:
+            body = " ".join(f"GRAPH {ox.NamedNode(g)} {{ {ox.serialize(ts, format=ox.RdfFormat.N_TRIPLES).decode()} }}"
+                            for g, ts in by_graph(quads).items())
+            parts.append(f"{keyword} {{ {body} }}")
+    return " ".join(parts) + " WHERE {}"
+
+
+def changed_from_staging(removed: Mapping[str, str], added: Mapping[str, str]) -> str:
+    """The one operation that removes from each graph what its staging graph in `removed` holds and adds to each
+    graph what its staging graph in `added` holds (graph -> staging graph). The WHERE clause is read once, the
+    removals then happen before the additions, as SPARQL 1.1 Update says; a template with an unbound graph
+    variable writes nothing, so each branch of the union feeds one of the two templates."""
+    def branches(variable: str, staged: Mapping[str, str]) -> list[str]:
+        # BIND, not VALUES: Virtuoso 7.2 fails on `INSERT { GRAPH ?g {...} } WHERE { VALUES (?s ?g) {...} ... }`
+        return [f"{{ GRAPH {ox.NamedNode(s)} {{ ?s ?p ?o }} BIND({ox.NamedNode(g)} AS {variable}) }}"
+                for g, s in staged.items()]
+
+    templates = (["DELETE { GRAPH ?ekbFrom { ?s ?p ?o } }"] if removed else []) + (
+        ["INSERT { GRAPH ?ekbTo { ?s ?p ?o } }"] if added else [])
+    union = branches("?ekbFrom", removed) + branches("?ekbTo", added)
+    return f"{' '.join(templates)} WHERE {{ {' UNION '.join(union)} }}"
+
+
+def data_change(sparql: str, base_iri: str | None, limit: int) -> tuple[list[ox.Quad], list[ox.Quad]] | None:
+    """(removed, added) of an update made of DELETE DATA operations followed by INSERT DATA operations, when it
+    holds more than `limit` quads (else None: it goes as written). Read by pyoxigraph, by running it on empty
+    in-memory stores: as written for what it adds (a DELETE DATA first removes nothing), and with each DELETE
+    DATA read as INSERT DATA and each INSERT DATA as DELETE DATA for what it removes (a quad both removed and
+    added ends up stored either way)."""
+    if len(sparql) < limit * 10:  # a quad takes more than 10 characters: too small to need staging
+        return None
+    reading = read(sparql)
+    if reading.stopped_at is not None:
+        return None
+    tokens = [t for t in reading.tokens if t[0] != WS]
+    words = [sparql[t[1]:t[2]].lower() if t[0] == NAME else "" for t in tokens]
+    kinds, swapped = [], []
+    for i, token in enumerate(tokens):
+        if token[3] != 0 or token[0] != NAME or words[i] in ("prefix", "base", "data"):
+            continue
+        if words[i] not in ("insert", "delete") or words[i + 1:i + 2] != ["data"]:
+            return None
+        kinds.append(words[i])
+        swapped.append((token[1], token[2], "INSERT" if words[i] == "delete" else "DELETE"))
+    if not kinds or kinds != sorted(kinds):  # "delete" < "insert": every DELETE DATA before every INSERT DATA
+        return None
+    inverse = sparql
+    for start, end, word in sorted(swapped, reverse=True):
+        inverse = inverse[:start] + word + inverse[end:]
+    try:
+        added_store, removed_store = ox.Store(), ox.Store()
+        added_store.update(sparql, base_iri=base_iri)
+        removed_store.update(inverse, base_iri=base_iri)
+    except SyntaxError:
+        return None  # the engine refuses it with its own message
+    removed, added = list(removed_store), list(added_store)
+    if len(removed) + len(added) <= limit or any(q.graph_name == ox.DefaultGraph() for q in [*removed, *added]):
+        return None
+    return removed, added
 
 
 def graphs_named_in(sparql: str) -> list[str]:

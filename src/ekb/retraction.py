@@ -132,11 +132,12 @@ class Schema:
 # ------------------------------------------------------------------------------------------ entry points
 
 def retract_entailments(store: Store, removed: Iterable[ox.Triple], reasoner: Reasoner,
-                        max_premises: int = MAX_PREMISES) -> Outcome:
+                        max_premises: int = MAX_PREMISES, schema: Schema | None = None) -> Outcome:
     """After `removed` left the data graphs (and before anything else changed), make the inferred graph what a
-    full re-materialisation gives. Raises OutOfReach when it cannot promise that."""
+    full re-materialisation gives. Raises OutOfReach when it cannot promise that. `schema`: the store's
+    `read_schema`, when the caller keeps it (see `changes_schema`)."""
     outcome = Outcome()
-    schema = read_schema(store)
+    schema = schema or read_schema(store)
     removed = premises_only(removed, schema)
     check_not_schema(removed, "the removal")
     removed -= asserted(store, removed)  # still stated in another graph: no premise was lost
@@ -161,11 +162,12 @@ def retract_entailments(store: Store, removed: Iterable[ox.Triple], reasoner: Re
 
 
 def add_entailments(store: Store, added: Iterable[ox.Triple], reasoner: Reasoner,
-                    max_premises: int = MAX_PREMISES) -> Outcome:
+                    max_premises: int = MAX_PREMISES, schema: Schema | None = None) -> Outcome:
     """After `added` went into the data graphs (and stayed: the store holds them), make the inferred graph what
-    a full re-materialisation gives. Raises OutOfReach when it cannot promise that."""
+    a full re-materialisation gives. Raises OutOfReach when it cannot promise that. `schema`: the store's
+    `read_schema`, when the caller keeps it."""
     outcome = Outcome()
-    schema = read_schema(store)
+    schema = schema or read_schema(store)
     added = premises_only(added, schema)
     check_not_schema(added, "the addition")
     if not added:
@@ -215,6 +217,14 @@ def read_schema(store: Store) -> Schema:
         if predicate in BOTH_WAYS:
             index.setdefault(obj, []).append((line, subject))
     return Schema({p[1:-1] for p in joining_predicates(facts)}, mentioned, index)
+
+
+def changes_schema(triples: Iterable[ox.Triple]) -> bool:
+    """Whether a write of `triples` can change what `read_schema` reads (an OWL/RDFS axiom or a declaration of an
+    OWL/RDFS kind, whatever its subject): a kept Schema is read again after such a write. Broader than
+    `check_not_schema`'s refusal, which only sees the facts `premises_only` keeps."""
+    return any(t.predicate.value in AXIOM_PREDICATES or (t.predicate == RDF_TYPE and t.object.value in DECLARED_KINDS)
+               for t in triples)
 
 
 def check_not_schema(triples: set[ox.Triple], what: str) -> None:

@@ -19,8 +19,9 @@ What the queries read is what `validation.split_store` hands the other engines:
 * rdfs:subClassOf (sh:class, class targets): each class's subclasses are read once from the same dataset.
 
 Where an engine needs help the queries say so where it happens: a `FILTER NOT EXISTS` of a SPARQL constraint's
-WHERE clause runs as a left join where that means the same (`antijoin_edits`); constants are compared without
-sameTerm, and a test of the focus node alone stays an expression (Virtuoso 7.2).
+WHERE clause runs as a left join where that means the same (`antijoin_edits`); a triple whose verb is a
+transitive path with an IRI at one end runs in a sub-select of its own (`isolation_edits`); constants are compared
+without sameTerm, and a test of the focus node alone stays an expression (the last three: Virtuoso 7.2).
 
 Limits, as measured: the store keeps literals by value ("4.0"^^xsd:decimal is read back as "4"), as every engine
 reading from it does; sh:closed reads the asserted triples, not the closure; a widened verb (p|^q) matches a
@@ -616,8 +617,9 @@ def rewrite_select(shape: ox.Term, text: str, prefixes: dict[str, str], steps: d
             if path is None:
                 raise Unsupported(f"shape {shape}: $PATH in a SPARQL constraint of a node shape")
             edits.append((start, end, path))
-    where, antijoins = verbs(tokens, widen, shape)
+    where, antijoins, transitive = verbs(tokens, widen, shape)
     edits += antijoin_edits(tokens, where, antijoins)
+    edits = isolation_edits(full, transitive, edits)
     edits.append((where, where, f" {target} "))
     for start, end, replacement in sorted(edits, reverse=True):
         full = full[:start] + replacement + full[end:]
@@ -634,10 +636,25 @@ def expand_pname(shape: ox.Term, pname: str, prefixes: dict[str, str]) -> str:
 TERMS = frozenset((IRI, PN, VAR, STR, NUM, "bnode"))
 
 
-def verbs(tokens: list[tuple[str, str, int, int]], widen, shape: ox.Term) -> tuple[int, list[tuple[int, ...]]]:
+@dataclass
+class Pair:
+    """One verb and its object in a triple block of a group, as offsets in the query's text: what
+    `isolation_edits` needs to take a triple out of its block."""
+
+    subject: tuple[str, int, int]  # the block's subject: (token kind, start, end)
+    before: tuple[int, int] | None  # the `;` before the verb, if it is not the block's first
+    verb: int  # where the verb starts
+    transitive: bool = False  # the verb is a path with `*` or `+`
+    object: tuple[str, int, int] | None = None  # a single-token object (None: a list, a blank node, a literal)
+    after: tuple[int, int] | None = None  # the `;` after the object, if another verb follows
+
+
+def verbs(tokens: list[tuple[str, str, int, int]], widen,
+          shape: ox.Term) -> tuple[int, list[tuple[int, ...]], list[Pair]]:
     """Calls `widen` on every IRI in a verb position of the query's triple blocks (not inside a negated
-    property set). Returns the offset just after the `{` that opens the query's WHERE clause, and where each
-    `FILTER NOT EXISTS { }` directly in that clause is: (start of FILTER, end of its `{`, start and end of its `}`).
+    property set). Returns the offset just after the `{` that opens the query's WHERE clause, where each
+    `FILTER NOT EXISTS { }` directly in that clause is: (start of FILTER, end of its `{`, start and end of its `}`),
+    and the verb-object pairs of the groups' triple blocks whose verb is a transitive path (`*`, `+`).
 
     Frames: "clause" (a query's head and modifiers, brackets only), "group" and "blank" (triple blocks, in a
     state: subject, verb, path, object, after an object, a pending FILTER/BIND/GRAPH/VALUES), "expr"
@@ -647,6 +664,9 @@ def verbs(tokens: list[tuple[str, str, int, int]], widen, shape: ox.Term) -> tup
     path_depth, negated, i = 0, 0, 0
     antijoins: list[tuple[int, ...]] = []
     pending: tuple[int, int] | None = None  # a FILTER NOT EXISTS of the WHERE clause, until its `{`
+    pairs: list[Pair] = []
+    pair: Pair | None = None  # the pair being read, in a group's triple block with a one-token subject
+    subject: tuple[str, int, int] | None = None
     while i < len(tokens):
         kind, value, start, end = tokens[i]
         word = value.lower() if kind == NAME else ""
@@ -683,11 +703,16 @@ def verbs(tokens: list[tuple[str, str, int, int]], widen, shape: ox.Term) -> tup
                 frame[1] = "PN"  # a primary must follow
                 continue
             if kind == "op" and value in "*+?":
+                if value != "?" and pair is not None and frame_kind == "group":
+                    pair.transitive = True
                 continue
             if kind == "op" and value == ")" and path_depth > 0:
                 path_depth -= 1
                 continue
             frame[1] = state = "O"  # the path ended: this token starts the object
+        if state == "V" and frame_kind == "group" and subject is not None and value != ";":
+            pair = Pair(subject, pair.after if pair is not None else None, start)
+            pairs.append(pair)
         if state in ("V", "PN"):
             if kind == "op" and value == "^":
                 frame[1] = "PN"
@@ -712,6 +737,8 @@ def verbs(tokens: list[tuple[str, str, int, int]], widen, shape: ox.Term) -> tup
             if kind == "op" and value in "+-":
                 continue
             if kind in TERMS or word in ("true", "false"):
+                if frame_kind == "group" and pair is not None and pair.object is None and kind in (IRI, PN, VAR):
+                    pair.object = (kind, start, end)
                 frame[1] = "A"
             elif value == "[":
                 frame[1] = "A"
@@ -732,11 +759,17 @@ def verbs(tokens: list[tuple[str, str, int, int]], widen, shape: ox.Term) -> tup
                 frame[1] = "DT"
                 continue
             if value == ",":
+                if frame_kind == "group" and pair is not None:
+                    pair.object = None  # an object list: the pair stays where it is
                 frame[1] = "O"
                 continue
             if value == ";":
+                if frame_kind == "group" and pair is not None:
+                    pair.after = (start, end)
                 frame[1] = "V"
                 continue
+            if frame_kind == "group":
+                pair = subject = None
             frame[1] = state = "S"
             if value == "." or (value == "]" and frame_kind == "blank"):
                 if value == "]":
@@ -794,11 +827,53 @@ def verbs(tokens: list[tuple[str, str, int, int]], widen, shape: ox.Term) -> tup
             stack.append(["list", None, "V"])
         elif kind in TERMS or word in ("true", "false"):
             frame[1] = "V"
+            if frame_kind == "group":
+                subject, pair = (kind, start, end), None
         else:
             raise Unsupported(f"shape {shape}: its sh:select query has {value!r} where a triple pattern is expected")
     if where is None:
         raise Unsupported(f"shape {shape}: its sh:select query has no WHERE clause")
-    return where, antijoins
+    return where, antijoins, [p for p in pairs if p.transitive]
+
+
+# A LIMIT no answer reaches: it keeps a sub-select from being merged into the query around it (Virtuoso).
+ISOLATING_LIMIT = 1_000_000_000
+
+
+def isolation_edits(text: str, pairs: list[Pair], edits: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """`edits`, plus those that take each triple whose verb is a transitive path and whose subject or object is
+    an IRI out of its triple block, into a sub-select of its own with a LIMIT no answer reaches, placed before
+    the block: `?c a/rdfs:subClassOf* ex:C ; ex:p ?g .` becomes
+    `{ SELECT * WHERE { ?c a/rdfs:subClassOf* ex:C } LIMIT 1000000000 } ?c ex:p ?g .`, which means the same
+    (a sub-select of one triple pattern, joined: the same solutions, as many times). Why: Virtuoso 7.2 joins
+    such a path wrongly with the patterns around it (`?c a/rdfs:subClassOf* ex:C ; ex:p ?g` gives one consent
+    of two; a plain sub-select is merged back and fails the same way; with a LIMIT it is evaluated on its own).
+    A path between two variables stays where it is (Virtuoso refuses it on its own: "transitive start not
+    given"). The edits already made inside a moved verb ($PATH, a widened step) go with it."""
+    taken: list[tuple[int, int]] = []
+    for pair in pairs:
+        constant = (IRI, PN)
+        if pair.object is None or (pair.subject[0] not in constant and pair.object[0] not in constant):
+            continue
+        _, subject_start, subject_end = pair.subject
+        verb_end = pair.object[2]
+        if pair.before is not None:
+            removed = (pair.before[0], verb_end)
+        elif pair.after is not None:
+            removed = (pair.verb, pair.after[1])
+        else:
+            removed = (subject_start, verb_end)
+        if any(a < removed[1] and removed[0] < b for a, b in taken):
+            continue  # two moved triples sharing a `;`: the second stays where it is
+        taken.append(removed)
+        inside = sorted((e for e in edits if pair.verb <= e[0] and e[1] <= verb_end), reverse=True)
+        edits = [e for e in edits if e not in inside]
+        triple = text[pair.verb:verb_end]
+        for start, end, replacement in inside:
+            triple = triple[:start - pair.verb] + replacement + triple[end - pair.verb:]
+        moved = f"{{ SELECT * WHERE {{ {text[subject_start:subject_end]} {triple} }} LIMIT {ISOLATING_LIMIT} }} "
+        edits += [(*removed, ""), (subject_start, subject_start, moved)]
+    return edits
 
 
 def antijoin_edits(tokens: list[tuple[str, str, int, int]], where: int,

@@ -14,10 +14,11 @@ import shutil
 import tempfile
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pyoxigraph as ox
 
@@ -30,13 +31,28 @@ JSON_RESULTS = SOLUTION_FORMATS[0]
 NTRIPLES = GRAPH_FORMATS[1]
 
 
+class AnswerRest(Protocol):
+    """The rest of a streamed answer, read chunk by chunk (see `QueryWorkers.query`)."""
+
+    def read(self) -> bytes | None:
+        """The next chunk, None at the end; raises the EkbError (time, size, engine) that stopped the query."""
+
+    def close(self) -> None:
+        """Stop the query if it still runs (a client that went away); at once, from any thread."""
+
+
 @dataclass(frozen=True)
 class Answer:
-    """A query answer as the engine serialised it."""
+    """A query answer as the engine serialised it: all of it in `body`, or, when streamed, its first chunk in
+    `body` and the rest to read from `rest` (whoever holds such an answer must close `rest`)."""
 
     kind: str  # "solutions", "boolean" or "graph"
     media_type: str
     body: bytes
+    rest: AnswerRest | None = None
+
+
+CHUNK_BYTES = 64 * 1024  # a streamed answer's chunks: the first is awaited before an HTTP response starts
 
 
 class Store(ABC):
@@ -240,7 +256,11 @@ class EmbeddedStore(Store):
         return self._store
 
     def query(self, sparql, *, solution_format=JSON_RESULTS, graph_format=NTRIPLES,
-              default_graphs=(), named_graphs=(), timeout_s=None, max_bytes=None, base_iri=None) -> Answer:
+              default_graphs=(), named_graphs=(), timeout_s=None, max_bytes=None, base_iri=None,
+              forward: Callable[[Answer], None] | None = None) -> Answer:
+        """See `Store.query`. With `forward`, the answer is handed over as it is serialised, in chunks of
+        `CHUNK_BYTES` or more (each an Answer of the same kind), and the Answer returned holds only what is left:
+        a worker process streams a large answer so (nobody holds all of it), within the same limits."""
         options: dict = {"base_iri": base_iri}
         if default_graphs or named_graphs:  # the protocol's dataset, all of it (SPARQL 1.1 Protocol 2.1.4)
             options["default_graph"] = [ox.NamedNode(g) for g in default_graphs]
@@ -256,7 +276,8 @@ class EmbeddedStore(Store):
                 return Answer("boolean", solution_format.media_type, result.serialize(format=solution_format.engine))
             solutions = isinstance(result, ox.QuerySolutions)
             fmt, kind = (solution_format, "solutions") if solutions else (graph_format, "graph")
-            return Answer(kind, fmt.media_type, _serialize_with_limits(result, fmt, timeout_s, max_bytes))
+            chunk = (lambda body: forward(Answer(kind, fmt.media_type, body))) if forward else None
+            return Answer(kind, fmt.media_type, _serialize_with_limits(result, fmt, timeout_s, max_bytes, chunk))
         finally:
             del result
 
@@ -371,12 +392,16 @@ class EmbeddedStore(Store):
 
 class _LimitedWriter:
     """A sink that stops the engine's streaming serialisation past the time limit or the size limit.
-    The deadline is a timestamp checked on each write: no timer thread on the hot path."""
+    The deadline is a timestamp checked on each write: no timer thread on the hot path. With `forward`, what
+    it holds is handed on whenever it reaches CHUNK_BYTES, so it never holds more than that (plus one write)."""
 
-    def __init__(self, timeout_s: float | None, max_bytes: int | None):
+    def __init__(self, timeout_s: float | None, max_bytes: int | None,
+                 forward: Callable[[bytes], None] | None = None):
         self.chunks: list[bytes] = []
+        self.held = 0
         self.size, self.max_bytes = 0, max_bytes
         self.deadline = time.monotonic() + timeout_s if timeout_s else None
+        self.forward = forward
 
     @property
     def expired(self) -> bool:
@@ -390,14 +415,25 @@ class _LimitedWriter:
             raise LimitExceeded(f"the answer is larger than the limit of {self.max_bytes:,} bytes and was stopped; "
                                 "add a LIMIT or narrow the query")
         self.chunks.append(bytes(data))
+        self.held += len(data)
+        if self.forward and self.held >= CHUNK_BYTES:
+            self.forward(self.take())
         return len(data)
+
+    def take(self) -> bytes:
+        """What the sink holds, which it then forgets."""
+        body = b"".join(self.chunks)
+        self.chunks, self.held = [], 0
+        return body
 
     def flush(self) -> None:
         pass
 
 
-def _serialize_with_limits(result, fmt: Format, timeout_s: float | None, max_bytes: int | None) -> bytes:
-    sink = _LimitedWriter(timeout_s, max_bytes)
+def _serialize_with_limits(result, fmt: Format, timeout_s: float | None, max_bytes: int | None,
+                           forward: Callable[[bytes], None] | None = None) -> bytes:
+    """The answer serialised under the limits; with `forward`, all but its last bytes go there as they come."""
+    sink = _LimitedWriter(timeout_s, max_bytes, forward)
     try:
         result.serialize(sink, format=fmt.engine)
     except (QueryTimeout, LimitExceeded):
@@ -410,4 +446,4 @@ def _serialize_with_limits(result, fmt: Format, timeout_s: float | None, max_byt
         raise StoreUnavailable(f"the query failed while running: {err}") from None
     finally:
         del result
-    return b"".join(sink.chunks)
+    return sink.take()

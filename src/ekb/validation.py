@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import Protocol
@@ -24,14 +24,24 @@ import pyshacl_turbo
 import rdflib
 from pyshacl_turbo.rdf import Input as TurboInput
 
-from ekb.closure import closure_ntriples
-from ekb.config import ID, SH, SHAPES_GRAPH, is_data_graph
+from ekb.closure import (
+    EQUIVALENT_PROPERTY,
+    INVERSE_OF,
+    SUB_PROPERTY_OF,
+    SYMMETRIC_PROPERTY,
+    closure_ntriples,
+    entailments,
+)
+from ekb.config import ID, RDF_TYPE, SH, SHAPES_GRAPH, is_data_graph
 from ekb.errors import EkbError, InputError
 from ekb.findings import Report
 from ekb.interpretation import interpret
 from ekb.remote import RemoteStore
 from ekb.shacl_sparql import SparqlEngine
 from ekb.store import EmbeddedStore, Store, clean_parser_message
+
+PROPERTY_AXIOMS = {ox.NamedNode(p) for p in (INVERSE_OF, SUB_PROPERTY_OF, EQUIVALENT_PROPERTY)}
+TYPE, SYMMETRIC = ox.NamedNode(RDF_TYPE), ox.NamedNode(SYMMETRIC_PROPERTY)
 
 
 class ShaclEngine(Protocol):
@@ -96,14 +106,9 @@ def engine_failures(engine: str) -> Iterator[None]:
 SPARQL_TEXT = (SH + "select", SH + "ask", SH + "construct")
 
 
-@lru_cache(maxsize=8)
-def check_sparql_constraints(shapes_nt: bytes) -> None:
-    """Every SPARQL text in the shapes parses, with the prefixes its shape declares (sh:prefixes / sh:declare);
-    else one line naming the shape and the parser's reason. Run before an engine, which would fail on it with a
-    long traceback, or not at all."""
-    if b"shacl#select" not in shapes_nt and b"shacl#ask" not in shapes_nt and b"shacl#construct" not in shapes_nt:
-        return
-    graph = _graph(shapes_nt)
+def sparql_texts(graph: rdflib.Graph) -> Iterator[tuple[rdflib.term.Node, str, str]]:
+    """Every SPARQL text of a shapes graph, as (the node holding it, sh:select/ask/construct, the query with the
+    prefixes its shape declares (sh:prefixes / sh:declare) and `$PATH` stood in for)."""
     sh = rdflib.Namespace(SH)
     for predicate in SPARQL_TEXT:
         for holder, text in graph.subject_objects(rdflib.URIRef(predicate)):
@@ -113,16 +118,28 @@ def check_sparql_constraints(shapes_nt: bytes) -> None:
                                for declaration in graph.objects(declarer, sh.declare)
                                for prefix in graph.objects(declaration, sh.prefix)
                                for namespace in graph.objects(declaration, sh.namespace))
-            query = prologue + str(text).replace("$PATH", "<urn:ekb:path>")
-            try:
-                ox.Store().query(query)
-            except SyntaxError as err:
-                shape = next(graph.subjects(sh.sparql, holder), holder)
-                name = predicate.rsplit("#", 1)[-1]
-                reason = clean_parser_message(err.msg).split(", [", 1)[0]  # not the grammar's character classes
-                raise InputError(f"shape {shape}: its sh:{name} query does not parse: {reason}") from None
-            except (OSError, ValueError, RuntimeError):
-                pass  # it parses: evaluating it on an empty store is not this check's business
+            yield holder, predicate, prologue + str(text).replace("$PATH", "<urn:ekb:path>")
+
+
+@lru_cache(maxsize=8)
+def check_sparql_constraints(shapes_nt: bytes) -> None:
+    """Every SPARQL text in the shapes parses, with the prefixes its shape declares (sh:prefixes / sh:declare);
+    else one line naming the shape and the parser's reason. Run before an engine, which would fail on it with a
+    long traceback, or not at all."""
+    if b"shacl#select" not in shapes_nt and b"shacl#ask" not in shapes_nt and b"shacl#construct" not in shapes_nt:
+        return
+    graph = _graph(shapes_nt)
+    sh = rdflib.Namespace(SH)
+    for holder, predicate, query in sparql_texts(graph):
+        try:
+            ox.Store().query(query)
+        except SyntaxError as err:
+            shape = next(graph.subjects(sh.sparql, holder), holder)
+            name = predicate.rsplit("#", 1)[-1]
+            reason = clean_parser_message(err.msg).split(", [", 1)[0]  # not the grammar's character classes
+            raise InputError(f"shape {shape}: its sh:{name} query does not parse: {reason}") from None
+        except (OSError, ValueError, RuntimeError):
+            pass  # it parses: evaluating it on an empty store is not this check's business
 
 
 @lru_cache(maxsize=8)
@@ -221,6 +238,58 @@ def validate_store(store: Store, engine: ShaclEngine | None = None, focus_nodes:
     data_nt, own_shapes = split_store(store)
     return _run(engine.name, lambda shapes: engine.validate(data_nt, shapes, focus_nodes),
                 own_shapes if shapes_nt is None else shapes_nt, data_nt.count(b"\n"), context, enrich)
+
+
+def validate_triples(triples: set[ox.Triple], shapes_nt: bytes, context: Store, engine: ShaclEngine | None = None,
+                     focus_nodes: list[str] | None = None, enrich: bool = True) -> Report:
+    """The report of `triples` held in memory (the gate's neighbourhood of a change, with what validation reads of
+    the ontology), as `validate_store` gives it for a store holding them in its data graphs: with their property
+    closure (`closure_triples`), without a scratch store to load them into and read them back from (two of each
+    per gated write, 7 ms of its 38 ms on the shipped model). `context`: the store the findings' labels come from."""
+    engine = engine or TurboEngine()
+    if isinstance(engine, SparqlEngine):  # it runs the shapes in a store's engine: give it one
+        staging = EmbeddedStore()
+        staging.replace_graphs({ID + "validate/data": ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES)})
+        return validate_store(staging, engine, focus_nodes, context_store=context, shapes_nt=shapes_nt, enrich=enrich)
+    data_nt = ox.serialize(triples | closure_triples(triples), format=ox.RdfFormat.N_TRIPLES)
+    return _run(engine.name, lambda shapes: engine.validate(data_nt, shapes, focus_nodes), shapes_nt,
+                data_nt.count(b"\n"), context, enrich)
+
+
+def closure_triples(triples: set[ox.Triple]) -> set[ox.Triple]:
+    """What `closure.closure_ntriples` adds to a store holding `triples` in its data graphs (the property axioms
+    read from them, `closure.entailments` chained, applied in one pass, minus what is asserted), for triples held
+    in memory."""
+    rules = closure_rules(triples)
+    if not rules:
+        return set()
+    entailed = set()
+    for t in triples:
+        for q, inverted in rules.get(t.predicate, ()):
+            x, y = (t.object, t.subject) if inverted else (t.subject, t.object)
+            if not isinstance(x, ox.Literal):
+                entailed.add(ox.Triple(x, q, y))
+    return entailed - triples
+
+
+def closure_rules(triples: Iterable[ox.Triple]) -> dict[ox.NamedNode, list[tuple[ox.NamedNode, bool]]]:
+    """The property closure's rules (`closure.entailments`) from the property axioms among `triples` (as
+    `closure.SCHEMA_QUERY` reads them from a store), by the predicate each applies to: (the predicate it entails,
+    whether subject and object swap)."""
+    axioms = [(t.subject.value, INVERSE_OF, t.subject.value) if t.predicate == TYPE
+              else (t.subject.value, t.predicate.value, t.object.value)
+              for t in triples if (t.predicate in PROPERTY_AXIOMS or (t.predicate == TYPE and t.object == SYMMETRIC))
+              and isinstance(t.subject, ox.NamedNode) and isinstance(t.object, ox.NamedNode)]
+    return _rules(tuple(sorted(axioms)))
+
+
+@lru_cache(maxsize=8)
+def _rules(axioms: tuple[tuple[str, str, str], ...]) -> dict[ox.NamedNode, list[tuple[ox.NamedNode, bool]]]:
+    """`closure.entailments` of the axioms, by the predicate they apply to."""
+    rules: dict[ox.NamedNode, list[tuple[ox.NamedNode, bool]]] = {}
+    for p, q, inverted in entailments(list(axioms)):
+        rules.setdefault(ox.NamedNode(p), []).append((ox.NamedNode(q), inverted))
+    return rules
 
 
 def validate_files(data: list[ox.Triple], shapes: list[ox.Triple], engine: ShaclEngine | None = None) -> Report:

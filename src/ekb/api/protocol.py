@@ -5,22 +5,33 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 from urllib.parse import parse_qsl
 
+import anyio
 import pyoxigraph as ox
 from fastapi import Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from python_multipart.exceptions import FormParserError
 from python_multipart.multipart import Field, File, FormParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import URL
 
 from ekb.config import BASE_IRI, PROTECTED_GRAPHS, STAGING_PREFIX
-from ekb.errors import Forbidden, InputError, LimitExceeded, QuerySyntaxError, QueryTimeout, RequestTimeout, Unauthorized
+from ekb.errors import (
+    EkbError,
+    Forbidden,
+    InputError,
+    LimitExceeded,
+    QuerySyntaxError,
+    QueryTimeout,
+    RequestTimeout,
+    Unauthorized,
+)
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, SOLUTION_FORMATS, Format, best_match, by_name, negotiate
 from ekb.kb import KnowledgeBase
 from ekb.linked_data import parse_document
@@ -29,6 +40,7 @@ from ekb.loader import parse_bytes
 from ekb.store import Answer
 
 T = TypeVar("T")
+log = logging.getLogger("ekb.api")
 MAX_FORM_FIELDS = 1000  # a SPARQL form has a handful; more is an attempt to make the parser work
 MAX_PARTS = 8  # the multipart forms here take at most three parts
 MAX_SMALL_FIELD = 1024  # a multipart part that is an option (a format name), not a document
@@ -307,11 +319,56 @@ async def answer_query(request: Request, run, formats: tuple[Format | None, Form
                            "stopped; narrow it or ask the operator for a higher limit") from None
     wanted = solution if answer.kind in ("solutions", "boolean") else graph
     if wanted is None:
+        if answer.rest is not None:
+            await run_in_threadpool(answer.rest.close)
         offered = SOLUTION_FORMATS if answer.kind != "graph" else GRAPH_FORMATS + DATASET_FORMATS
         raise NotAcceptable(f"none of the media types in Accept can carry a {answer.kind} answer; "
                             f"try {', '.join(f.media_type for f in offered)}")
     charset = "" if answer.media_type == "application/sparql-results+xml" else "; charset=utf-8"
+    if answer.rest is not None:
+        return StreamedAnswer(answer, media_type=answer.media_type + charset, headers={"Vary": "Accept"})
     return Response(answer.body, media_type=answer.media_type + charset, headers={"Vary": "Accept"})
+
+
+COMMENTED = {f.media_type for f in GRAPH_FORMATS + DATASET_FORMATS if f.name in ("turtle", "ntriples", "n3", "trig",
+                                                                                   "nquads")}
+
+
+class StreamedAnswer(StreamingResponse):
+    """An answer sent as the engine produces it (HTTP/1.1 chunked), each chunk read from its worker in a thread
+    while the event loop serves others; the next one is read only once the previous one was handed to the
+    connection, so a slow client slows the query down instead of filling the server's memory. If the query is
+    stopped after the response began (time or size limit), the body ends without its last chunk: every HTTP
+    client then reports an incomplete answer, which no one can take for a complete one; formats that have
+    comments get the reason as a last `# ...` line first. A client that goes away stops the query."""
+
+    def __init__(self, answer: Answer, media_type: str, headers: dict[str, str]):
+        super().__init__(self._chunks(answer), media_type=media_type, headers=headers)
+        self.answer = answer
+        self.commented = media_type.split(";")[0] in COMMENTED
+
+    @staticmethod
+    async def _chunks(answer: Answer):
+        yield answer.body
+        while (chunk := await run_in_threadpool(answer.rest.read)) is not None:
+            yield chunk
+
+    async def stream_response(self, send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        try:
+            async for chunk in self.body_iterator:
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except EkbError as err:
+            log.warning("a streamed answer was cut: %s: %s", type(err).__name__, err)
+            if self.commented:
+                reason = " ".join(f"{type(err).__name__}: {err}".split())
+                await send({"type": "http.response.body", "body": f"\n# {reason}\n".encode(), "more_body": True})
+            return  # without the last chunk: the server closes the connection, the body is incomplete
+        finally:
+            with anyio.CancelScope(shield=True):  # also when the client went away (the task is cancelled)
+                await run_in_threadpool(self.answer.rest.close)
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 # --- links: from the configured base URL, never from the Host header ---------------------------------------------

@@ -62,7 +62,8 @@ async def _run_query(request: Request, query: str, fields: list[tuple[str, str]]
     override = next((v for k, v in fields if k in ("format", "output")), None)
     formats = result_formats(request, override)
     base = request_base(request)
-    return await answer_query(request, lambda s, g: kb.sparql(query, s, g, default_graphs, named_graphs, base), formats)
+    return await answer_query(
+        request, lambda s, g: kb.sparql(query, s, g, default_graphs, named_graphs, base, stream=True), formats)
 
 
 async def _run_update(request: Request, update: str, fields: list[tuple[str, str]]) -> Response:

@@ -1,0 +1,210 @@
+"""A load on a remote engine with OWL 2 RL computed in the engine (`ekb.rules_in_engine`) against the download path
+(premises read into ekb, `reasonable`, entailments sent back), and both against the engine's own bulk load of the
+same triples, on `oxigraph serve` and Virtuoso, in the same run, each on a fresh server.
+
+    .venv/bin/python -m bench.rules_in_engine --scale 1e5 [--engines oxigraph,virtuoso] [--reasoning-only]
+
+Prints, per engine: the engine's bulk load (one Graph Store POST of every input triple as N-Triples: Virtuoso's
+/sparql-graph-crud, Oxigraph's /store), then `ekb load` both ways: seconds for the whole load and for its reasoning
+step, bytes sent and received (whole load and reasoning step), the load as a ratio of the bulk load (issue 19's
+target: within 2x), and whether the two inferred graphs are equal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pyoxigraph as ox
+
+from bench.run import dataset, project_with
+from ekb import loader, rules_in_engine
+from ekb.config import DATA_GRAPH_PREFIX, INFERRED_GRAPH, ONTOLOGY_GRAPH, STAGING_PREFIX, Settings
+from ekb.kb import KnowledgeBase
+from ekb.reasoning import ReasonableReasoner
+from ekb.remote import RemoteStore
+
+
+@dataclass
+class Traffic:
+    sent: int = 0
+    received: int = 0
+
+
+@dataclass
+class Measure:
+    seconds: float
+    reasoning_seconds: float
+    whole: Traffic
+    reasoning: Traffic
+    made_by: str
+    inferred: set[ox.Triple]
+
+
+def count_traffic(store: RemoteStore, traffic: Traffic) -> None:
+    """Bytes of every request body sent and every answer received (as on the wire) from now on."""
+    def sent(request: httpx.Request) -> None:
+        traffic.sent += len(request.content)
+
+    def received(response: httpx.Response) -> None:
+        response.read()
+        traffic.received += response.num_bytes_downloaded
+
+    store._http.event_hooks["request"].append(sent)
+    store._http.event_hooks["response"].append(received)
+
+
+def start(engine: str, workdir: Path):
+    from tests.conftest import OxigraphServer, VirtuosoServer  # the tests' set-up: private, on 127.0.0.1
+
+    folder = Path(tempfile.mkdtemp(dir=workdir))
+    return OxigraphServer(folder, timeout_s=3600) if engine == "oxigraph" else VirtuosoServer(folder, timeout_s=3600)
+
+
+def all_ntriples(root: Path, folders: tuple[str, ...] = ("ontology", "shapes", "data")) -> bytes:
+    """Every triple `ekb load` reads (ontology, shapes, data), as one N-Triples document."""
+    parts = []
+    for folder in folders:
+        for path in sorted(p for p in (root / folder).rglob("*") if p.suffix in (".ttl", ".nt")):
+            parts.append(path.read_bytes() if path.suffix == ".nt" else
+                         ox.serialize(loader.parse_file(path), format=ox.RdfFormat.N_TRIPLES))
+    return b"".join(parts)
+
+
+def bulk_load(engine: str, workdir: Path, body: bytes) -> float:
+    server = start(engine, workdir)
+    try:
+        if engine == "oxigraph":
+            url, params = server.url + "/store", {"graph": "urn:bench:bulk"}
+        else:
+            url, params = server.url + "/sparql-graph-crud", {"graph-uri": "urn:bench:bulk"}
+        started = time.perf_counter()
+        httpx.post(url, params=params, content=body, headers={"Content-Type": "application/n-triples"},
+                   timeout=3600).raise_for_status()
+        return time.perf_counter() - started
+    finally:
+        server.stop()
+
+
+def ekb_load(engine: str, workdir: Path, root: Path, in_engine: bool) -> Measure:
+    """`ekb load` into a fresh server; `in_engine` false forces the download path (as before this module)."""
+    server = start(engine, workdir)
+    store = RemoteStore(server.query_url, timeout_s=3600)
+    whole, reasoning = Traffic(), Traffic()
+    count_traffic(store, whole)
+    entail, runs_in = loader.entail, rules_in_engine.runs_in
+    spent: list[float] = []
+
+    def timed_entail(*args, **kwargs):
+        before = Traffic(whole.sent, whole.received)
+        started = time.perf_counter()
+        try:
+            return entail(*args, **kwargs)
+        finally:
+            spent.append(time.perf_counter() - started)
+            reasoning.sent += whole.sent - before.sent
+            reasoning.received += whole.received - before.received
+
+    loader.entail = timed_entail
+    if not in_engine:
+        rules_in_engine.runs_in = lambda *_: False
+    try:
+        started = time.perf_counter()
+        report = KnowledgeBase(Settings(root=root), store).load()
+        seconds = time.perf_counter() - started
+        facts = {q.triple for q in store.quads(INFERRED_GRAPH)}
+        return Measure(seconds, sum(spent), whole, reasoning, report.reasoner, facts)
+    finally:
+        loader.entail, rules_in_engine.runs_in = entail, runs_in
+        store.close()
+        server.stop()
+
+
+def reasoning_only(engine: str, workdir: Path, root: Path) -> bool:
+    """The reasoning step alone, both ways, on one server holding the premises (the ontology graph and one data
+    graph, bulk loaded): for scales where a whole load does not complete (at 10^6 on Virtuoso 7.2 the final swap
+    of the load exceeds its transaction log)."""
+    server = start(engine, workdir)
+    try:
+        path, param = ("/store", "graph") if engine == "oxigraph" else ("/sparql-graph-crud", "graph-uri")
+        graphs = {ONTOLOGY_GRAPH: ("ontology",), DATA_GRAPH_PREFIX + "all": ("data",)}
+        started = time.perf_counter()
+        for graph, folders in graphs.items():
+            httpx.post(server.url + path, params={param: graph}, content=all_ntriples(root, folders),
+                       headers={"Content-Type": "application/n-triples"}, timeout=3600).raise_for_status()
+        bulk = time.perf_counter() - started
+        store = RemoteStore(server.query_url, timeout_s=3600)
+        traffic = Traffic()
+        count_traffic(store, traffic)
+        measured = {}
+        for in_engine in (True, False):
+            target = f"{STAGING_PREFIX}bench/{'engine' if in_engine else 'download'}"
+            runs_in = rules_in_engine.runs_in
+            if not in_engine:
+                rules_in_engine.runs_in = lambda *_: False
+            traffic.sent = traffic.received = 0
+            started = time.perf_counter()
+            try:
+                made_by = loader.entail([(store, g) for g in graphs], target, store, ReasonableReasoner())
+            finally:
+                rules_in_engine.runs_in = runs_in
+            measured[in_engine] = (time.perf_counter() - started, traffic.sent + traffic.received, made_by,
+                                   set(store.graph_triples(target)))
+        (mine, mine_b, made, facts), (base, base_b, _, base_facts) = measured[True], measured[False]
+        print(f"{engine:<9} reasoning step alone, bulk load {bulk:.2f} s; in the engine ({made}) {mine:.2f} s "
+              f"{mine_b:,} B; download path {base:.2f} s {base_b:,} B: {mine / base:.2f}x the time, "
+              f"{mine_b / base_b:.4f}x the bytes, {mine / bulk:.2f}x the bulk load; {len(facts):,} entailments, "
+              f"equal: {'yes' if facts == base_facts else 'NO'}")
+        store.close()
+        return facts == base_facts
+    finally:
+        server.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1e5)
+    parser.add_argument("--engines", default="oxigraph,virtuoso")
+    parser.add_argument("--reasoning-only", action="store_true", help="time the reasoning step alone, both ways")
+    args = parser.parse_args()
+    scale = int(args.scale)
+    path, _ = dataset(scale)
+    failed = False
+    with tempfile.TemporaryDirectory() as folder:
+        workdir = Path(folder)
+        root = project_with(path, workdir)
+        body = all_ntriples(root)
+        lines = body.count(b"\n")
+        print(f"OWL 2 RL in the engine at {scale:,} generated triples ({lines:,} input triples, "
+              f"{len(body):,} bytes of N-Triples); ratios against the engine's own bulk load of them")
+        for engine in args.engines.split(","):
+            if args.reasoning_only:
+                failed |= not reasoning_only(engine, workdir, root)
+                continue
+            bulk = bulk_load(engine, workdir, body)
+            print(f"{engine:<9} bulk load (one Graph Store POST)           {bulk:8.2f} s   1.00x")
+            results = {}
+            for in_engine in (True, False):
+                m = ekb_load(engine, workdir, root, in_engine)
+                results[in_engine] = m
+                way = "in the engine" if in_engine else "download path"
+                print(f"{engine:<9} ekb load, reasoning {way:<14} ({m.made_by:<10}) {m.seconds:8.2f} s "
+                      f"{m.seconds / bulk:6.2f}x   reasoning {m.reasoning_seconds:7.2f} s, "
+                      f"sent {m.reasoning.sent:>12,} B, received {m.reasoning.received:>12,} B; "
+                      f"whole load sent {m.whole.sent:>12,} B, received {m.whole.received:>12,} B", flush=True)
+            mine, base = results[True], results[False]
+            same = mine.inferred == base.inferred
+            failed |= not same
+            print(f"{engine:<9} in engine / download: load {mine.seconds / base.seconds:.2f}x, reasoning "
+                  f"{mine.reasoning_seconds / base.reasoning_seconds:.2f}x, reasoning bytes "
+                  f"{(mine.reasoning.sent + mine.reasoning.received) / (base.reasoning.sent + base.reasoning.received):.4f}x;"
+                  f" {len(mine.inferred):,} entailments, equal: {'yes' if same else 'NO'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
