@@ -41,6 +41,10 @@ def named(quads: set[ox.Quad]) -> set[ox.Quad]:
     return {q for q in quads if not isinstance(q.subject, ox.BlankNode) and not isinstance(q.object, ox.BlankNode)}
 
 
+def named_triples(triples) -> set[ox.Triple]:
+    return {t for t in triples if not isinstance(t.subject, ox.BlankNode) and not isinstance(t.object, ox.BlankNode)}
+
+
 def keys(findings) -> list:
     return sorted(f.key for f in findings)
 
@@ -99,6 +103,41 @@ def test_update_forms_with_and_using_become_their_quads(loaded_kb):
         assert changed == [] and change is not None, update
         assert (set(change.added), set(change.removed)) == (after - before, before - after), update
         assert change.added or change.removed, update
+
+
+def test_a_data_update_is_read_from_the_store_without_a_trial_and_agrees_with_one(monkeypatch):
+    """DELETE DATA and INSERT DATA evaluate nothing: their change (quads, and the union the rules see) is read
+    from the store's indexes, the same as the trial on a copy finds, and no copy is made."""
+    kb = local_kb(gate_full_max_triples=10**9)
+    scada, label = f"<{ID}system/scada>", '"SCADA"@en'
+    kb.update(P + f"INSERT DATA {{ GRAPH <{FIXTURE}> {{ {scada} rdfs:label {label} }} }}")  # held by two graphs
+    forms = [
+        P + f'INSERT DATA {{ GRAPH <{FIXTURE}> {{ {scada} rdfs:comment "a"@en , "b"@en ; rdfs:seeAlso [ rdfs:label "x" ] }} }}',
+        P + f"DELETE DATA {{ GRAPH <{SYSTEMS}> {{ {scada} rdfs:label {label} }} }}",  # the union keeps it
+        P + f"DELETE DATA {{ GRAPH <{SYSTEMS}> {{ {scada} rdfs:label {label} }} }} ;"
+            f"DELETE DATA {{ GRAPH <{FIXTURE}> {{ {scada} rdfs:label {label} }} }}",  # the union loses it
+        P + f'DELETE DATA {{ GRAPH <{SYSTEMS}> {{ {scada} rdfs:label "absent" }} }}',  # no change at all
+        P + f"DELETE DATA {{ GRAPH <{SYSTEMS}> {{ {scada} rdfs:label {label} }} }} ;"
+            f'INSERT DATA {{ GRAPH <{SYSTEMS}> {{ {scada} rdfs:label {label}, "SCADA II"@en ; rdfs:seeAlso [] }} }}',  # put back
+        P + f"INSERT DATA {{ GRAPH <{FIXTURE}> {{ {scada} rdfs:label {label} }} }}",  # already there
+    ]
+    expected = {update: trial_change(kb.store, update) for update in forms}
+
+    def no_trial(*args, **kwargs):
+        raise AssertionError("a DATA update ran a trial")
+    monkeypatch.setattr("ekb.kb._trial_in_process", no_trial)
+    for update, (changed, want) in expected.items():
+        change = kb.try_update(update)
+        assert changed == [] and want is not None, update
+        assert named(set(change.added)) == named(set(want.added)) and set(change.removed) == set(want.removed), update
+        assert len(change.added) == len(want.added), update
+        assert named_triples(change.delta.added) == named_triples(want.delta.added), update
+        assert set(change.delta.removed) == set(want.delta.removed), update
+    assert not expected[forms[3]][1].added and not expected[forms[3]][1].removed
+    assert expected[forms[1]][1].removed and not expected[forms[1]][1].delta.removed
+    assert len(expected[forms[2]][1].delta.removed) == 1
+    with pytest.raises(Forbidden):
+        kb.update(f"INSERT DATA {{ GRAPH <{STAGING_PREFIX}x> {{ <urn:x> <urn:p> 1 }} }}")
 
 
 def test_updates_whose_change_cannot_be_known_cheaply_go_to_the_full_gate(loaded_kb):

@@ -27,6 +27,7 @@ from ekb.config import (
     Settings,
     is_data_graph,
 )
+from ekb.data_updates import data_quads, effective, union_change
 from ekb.errors import Busy, CursorExpired, Forbidden, GateRefused, InputError, NotFound, StoreUnavailable
 from ekb.findings import Finding, Report
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, SOLUTION_FORMATS, Format
@@ -300,10 +301,19 @@ class KnowledgeBase:
         """Refuse an update that reaches out, runs past the time limit, writes to the store's own default graph
         or changes a protected graph. Where there are worker processes it runs on a private copy of the store in
         one of them, so a runaway is stopped without holding the write lock. Returns what it adds and removes,
-        when the trial could tell (see `query_workers.trial`)."""
+        when the trial could tell (see `query_workers.trial`). An update made only of DELETE DATA and INSERT DATA
+        on the embedded store has no trial: its change is read from the store's indexes (`data_updates`)."""
         check_remote_access(text, self.settings.allowed_service_hosts)
         protected, prefixes = list(PROTECTED_GRAPHS), [STAGING_PREFIX]
-        if self.workers:
+        data = data_quads(text, base_iri) if isinstance(self.store, EmbeddedStore) else None
+        if data is not None:  # nothing to evaluate: what it changes is read from the store's indexes, no trial
+            removed, added = effective(self.store.engine, *data)
+            written = {q.graph_name.value if isinstance(q.graph_name, ox.NamedNode) else DEFAULT_GRAPH
+                       for q in removed | added}
+            changed = [g for g in [*protected, DEFAULT_GRAPH] if g in written]
+            changed += sorted(g for g in written if g.startswith(tuple(prefixes)))
+            change = None if changed else (removed, added, *reversed(union_change(self.store.engine, removed, added)))
+        elif self.workers:
             changed, change = self.workers.trial_update(text, protected, prefixes, self.settings.query_timeout_s,
                                                         base_iri)
         elif isinstance(self.store, EmbeddedStore):
@@ -317,7 +327,9 @@ class KnowledgeBase:
         if changed:
             raise Forbidden(f"the update would change {', '.join(f'<{g}>' for g in changed)}: the ontology, shapes, "
                             "entailments, history and staging graphs change only through `ekb load`; nothing was stored")
-        return None if change is None else quad_change(change)
+        if change is None:
+            return None
+        return quad_change(change) if data is None else quads_change(*change)
 
     def apply(self, delta: Delta, actor: str = "graph-store") -> GateResult:
         """A change known as triples (what to add to one graph, what to remove from any), through the gate.
@@ -640,6 +652,14 @@ def quad_change(change: Changed) -> QuadChange:
     """A trial's change (N-Quads bytes) as the quads to store and the triples the gate judges."""
     added, removed, union_added, union_removed = (
         tuple(ox.parse(body, format=ox.RdfFormat.N_QUADS)) for body in change)
-    graph = added[0].graph_name.value if added else DEFAULT_DATA_GRAPH
-    delta = Delta(graph, tuple(q.triple for q in union_added), tuple(q.triple for q in union_removed))
-    return QuadChange(added, removed, delta)
+    return quads_change(removed, added, {q.triple for q in union_added}, {q.triple for q in union_removed})
+
+
+def quads_change(removed: set[ox.Quad], added: set[ox.Quad], union_added: set[ox.Triple],
+                 union_removed: set[ox.Triple]) -> QuadChange:
+    """What an update removes and adds, as quads, and as the rules see it in the union of the data graphs (in a
+    stable order: the change feed and the gate's report read the same way every time)."""
+    ordered = sorted(added, key=str)
+    graph = ordered[0].graph_name.value if ordered else DEFAULT_DATA_GRAPH
+    delta = Delta(graph, tuple(sorted(union_added, key=str)), tuple(sorted(union_removed, key=str)))
+    return QuadChange(tuple(ordered), tuple(sorted(removed, key=str)), delta)

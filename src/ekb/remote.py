@@ -29,6 +29,7 @@ import httpx
 import pyoxigraph as ox
 
 from ekb.config import BASE_IRI, GRAPH, STAGING_PREFIX
+from ekb.data_updates import data_quads
 from ekb.dialects import Dialect, detect, dialect_named, graphs_written, is_ekb_graph, query_form, rewrite_update
 from ekb.errors import Forbidden, LimitExceeded, QuerySyntaxError, QueryTimeout, RdfSyntaxError, StoreUnavailable
 from ekb.formats import Format
@@ -467,38 +468,15 @@ def changed_from_staging(removed: Mapping[str, str], added: Mapping[str, str]) -
 
 
 def data_change(sparql: str, base_iri: str | None, limit: int) -> tuple[list[ox.Quad], list[ox.Quad]] | None:
-    """(removed, added) of an update made of DELETE DATA operations followed by INSERT DATA operations, when it
-    holds more than `limit` quads (else None: it goes as written). Read by pyoxigraph, by running it on empty
-    in-memory stores: as written for what it adds (a DELETE DATA first removes nothing), and with each DELETE
-    DATA read as INSERT DATA and each INSERT DATA as DELETE DATA for what it removes (a quad both removed and
-    added ends up stored either way)."""
+    """(removed, added) of an update made of DELETE DATA operations followed by INSERT DATA operations
+    (`data_updates.data_quads`), when it holds more than `limit` quads, none in the default graph (else None: it
+    goes as written)."""
     if len(sparql) < limit * 10:  # a quad takes more than 10 characters: too small to need staging
         return None
-    reading = read(sparql)
-    if reading.stopped_at is not None:
+    change = data_quads(sparql, base_iri)
+    if change is None:
         return None
-    tokens = [t for t in reading.tokens if t[0] != WS]
-    words = [sparql[t[1]:t[2]].lower() if t[0] == NAME else "" for t in tokens]
-    kinds, swapped = [], []
-    for i, token in enumerate(tokens):
-        if token[3] != 0 or token[0] != NAME or words[i] in ("prefix", "base", "data"):
-            continue
-        if words[i] not in ("insert", "delete") or words[i + 1:i + 2] != ["data"]:
-            return None
-        kinds.append(words[i])
-        swapped.append((token[1], token[2], "INSERT" if words[i] == "delete" else "DELETE"))
-    if not kinds or kinds != sorted(kinds):  # "delete" < "insert": every DELETE DATA before every INSERT DATA
-        return None
-    inverse = sparql
-    for start, end, word in sorted(swapped, reverse=True):
-        inverse = inverse[:start] + word + inverse[end:]
-    try:
-        added_store, removed_store = ox.Store(), ox.Store()
-        added_store.update(sparql, base_iri=base_iri)
-        removed_store.update(inverse, base_iri=base_iri)
-    except SyntaxError:
-        return None  # the engine refuses it with its own message
-    removed, added = list(removed_store), list(added_store)
+    removed, added = change
     if len(removed) + len(added) <= limit or any(q.graph_name == ox.DefaultGraph() for q in [*removed, *added]):
         return None
     return removed, added
