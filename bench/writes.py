@@ -17,7 +17,7 @@ full gate (a copy of the whole store validated whole), measured in the same run.
 * on the shipped model, the same two writes through the HTTP API in process (FastAPI's TestClient: routing,
   parsing, the token, the answer), and the gate alone;
 * a one-entity SPARQL Update (a new system with its label and owner: a label is a term the separation rules
-  read, so on the shipped model this goes to the full gate, see `gate.reaches_far`);
+  read, so its gate also walks those rules' reach, see `gate.far_reach`);
 * the report view after a write, against a full validation.
 
 Figures are wall-clock on a shared machine: the ratios, measured side by side, are what to read.
@@ -74,11 +74,11 @@ def line(scale: str, what: str, ours: list[float], theirs: list[float], baseline
 @contextmanager
 def full_gate(kb):
     """Every write of `kb` judged on a copy of the whole store (the baseline), whatever the gate would choose."""
-    kb._gated_locally = lambda *_, **__: False  # an instance attribute shadows the method
+    kb._local_reach = lambda *_, **__: None  # an instance attribute shadows the method
     try:
         yield
     finally:
-        del kb._gated_locally
+        del kb._local_reach
 
 
 def bench_scale(label: str, root: Path, workdir: Path | None, repeat: int, full_repeat: int, api: bool = False) -> list[dict]:
@@ -123,7 +123,7 @@ def bench_scale(label: str, root: Path, workdir: Path | None, repeat: int, full_
         rows = []
         if api:
             delta = one_triple()
-            gate = timed(lambda: kb._judge(delta.apply, delta, kb._gated_locally(delta), kb._kept_report), repeat)
+            gate = timed(lambda: kb._judge(delta.apply, delta, kb._local_reach(delta), kb._kept_report), repeat)
             full = timed(lambda: check_change(kb.store, delta.apply, baseline=kb.current_report()), full_repeat)
             rows.append(line(label, "gate only, one triple", gate, full, "full gate"))
         rows.append(both("Graph Store write, one triple", lambda: kb.apply(one_triple()), "write, full gate"))

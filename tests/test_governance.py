@@ -411,21 +411,24 @@ FAR_CHANGES = {
 }
 
 
+@pytest.mark.parametrize("large", [False, True])
 @pytest.mark.parametrize("name", sorted(FAR_CHANGES))
-def test_a_change_a_far_reaching_rule_reads_meets_the_full_gate(name):
-    """On a store within `gate_full_max_triples`, a change that names a term a SPARQL rule reads is judged on the
-    whole store: the neighbourhood check would not see these findings (it accepts both changes when forced)."""
+def test_a_change_a_far_reaching_rule_reads_is_judged_on_that_rules_reach(name, large):
+    """A change two or more links from the focus whose SPARQL rule it breaks (a label of the other unit; the scope of
+    the unit above a post) is judged on what that rule reads there, found by walking the rule's own patterns: the
+    three-link neighbourhood alone accepts both changes. On a small store and past `gate_full_max_triples` alike."""
     from ekb.config import Settings
     from ekb.errors import GateRefused
     from ekb.kb import KnowledgeBase
 
     setup, triple, finding = FAR_CHANGES[name]
-    kb = KnowledgeBase(Settings(root=ROOT), EmbeddedStore())
+    kb = KnowledgeBase(Settings(root=ROOT, **({"gate_full_max_triples": 0} if large else {})), EmbeddedStore())
     kb.load()
     for update in setup:
         kb.store.update(update.replace("} } WHERE { GRAPH ?g {", "} } WHERE { FILTER(?g != <urn:x>) GRAPH ?g {"))
     delta = Delta("https://kb.quantum-energy.example/graph/data/fixture", added=(triple,))
-    assert not kb._gated_locally(delta)
+    reach = kb._local_reach(delta)
+    assert reach is not None and finding[0] in {short(f) for f in reach.foci}
     assert check_delta(kb.store, delta, hub_limit=None).accepted, "the neighbourhood check alone misses it"
     with pytest.raises(GateRefused) as refused:
         kb.apply(delta)
@@ -434,17 +437,17 @@ def test_a_change_a_far_reaching_rule_reads_meets_the_full_gate(name):
 
 
 def test_the_reach_of_the_rules_decides_the_gate(loaded_kb):
-    """`far_terms`: what a change must not name to be judged on its neighbourhood on a small store; None (the full
-    gate for every change) when a rule reads further in a way no term bounds."""
-    from ekb.gate import far_terms
+    """`rule_edges`: every shipped SPARQL rule's patterns, joined to `$this`; None (the full gate for every change
+    on a small store) when a rule reads in a way its patterns do not bound. `near_exact`: the other rules read
+    within three links."""
+    from ekb.gate import far_rules, near_exact
+    from ekb.rule_reach import rule_edges
 
     shapes = loaded_kb.store.graph_ntriples(SHAPES)
-    far = far_terms(shapes)
-    assert {"http://www.w3.org/ns/org#unitOf", "http://www.w3.org/2000/01/rdf-schema#label", UTIL + "hasRegulatoryScope",
-            "https://kb.quantum-energy.example/def/core/BusinessUnit",
-            "https://kb.quantum-energy.example/def/core/Consent"} <= far  # read through a/rdfs:subClassOf*
-    assert not far & {"http://www.w3.org/1999/02/22-rdf-syntax-ns#type", "http://www.w3.org/2000/01/rdf-schema#comment",
-                      "https://kb.quantum-energy.example/def/core/hasAccountableOwner"}
+    edges = rule_edges(shapes)
+    assert edges is not None and set(edges) == far_rules(shapes) and len(edges) == 11 and near_exact(shapes)
+    separate = edges["https://kb.quantum-energy.example/def/shapes/SeparateLegalEntityShape"]
+    assert ("this", ("p", "http://www.w3.org/ns/org#unitOf"), "entity") in {(e.start, e.path, e.end) for e in separate}
     shape = (b"<urn:s> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> <http://www.w3.org/ns/shacl#NodeShape> .\n"
              b"<urn:s> <http://www.w3.org/ns/shacl#targetClass> <urn:C> .\n")
     sequence = (shape + b"<urn:s> <http://www.w3.org/ns/shacl#property> _:p .\n"
@@ -453,10 +456,13 @@ def test_the_reach_of_the_rules_decides_the_gate(loaded_kb):
                 b"_:m <http://www.w3.org/1999/02/22-rdf-syntax-ns#first> <urn:b> .\n"
                 b"_:m <http://www.w3.org/1999/02/22-rdf-syntax-ns#rest> <http://www.w3.org/1999/02/22-rdf-syntax-ns#nil> .\n"
                 b"_:p <http://www.w3.org/ns/shacl#minCount> \"1\"^^<http://www.w3.org/2001/XMLSchema#integer> .\n")
-    anything = (shape + b"<urn:s> <http://www.w3.org/ns/shacl#sparql> _:q .\n"
-                b'_:q <http://www.w3.org/ns/shacl#select> "SELECT $this WHERE { $this ?p ?o }" .\n')
-    assert far_terms(sequence) is None and far_terms(anything) is None
-    assert far_terms(shape) == frozenset()
+    def sparql(query: str) -> bytes:
+        return shape + b"<urn:s> <http://www.w3.org/ns/shacl#sparql> _:q .\n_:q <http://www.w3.org/ns/shacl#select> " + \
+            json.dumps(query).encode() + b" .\n"
+    assert not near_exact(sequence) and near_exact(shape)
+    assert rule_edges(sparql("SELECT $this WHERE { $this ?p ?o }")) is None  # a variable predicate
+    assert rule_edges(sparql("SELECT $this WHERE { $this <urn:p> ?o . ?x <urn:q> 1 }")) is None  # ?x not joined
+    assert rule_edges(sparql("SELECT $this WHERE { $this <urn:p>* ?o . ?x <urn:q> ?o }")) is not None
 
 
 def test_neighbourhood_gate_accepts_a_good_change(loaded_kb):

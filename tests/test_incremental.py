@@ -23,6 +23,7 @@ from tests.test_governance import BREACHES, ID, SEVERITY, P, short
 FIXTURE = "https://kb.quantum-energy.example/graph/data/fixture"
 SYSTEMS = "https://kb.quantum-energy.example/graph/data/systems"
 EKB = "https://kb.quantum-energy.example/def/core/"
+UTIL = "https://kb.quantum-energy.example/def/utility/"
 
 
 def as_client_writes(update: str) -> str:
@@ -297,8 +298,8 @@ def test_the_report_after_random_writes_equals_a_full_validation_without_validat
 
 def test_a_small_store_judges_every_write_as_the_full_gate_and_keeps_its_report_exact(monkeypatch):
     """With the default settings the shipped model is below `gate_full_max_triples`: each write is judged on its
-    neighbourhood when that is exact (`gate.reaches_far`), else on the whole store. Either way the verdict and the
-    new findings are the full gate's, and the kept report, updated from what the gate found, equals a full
+    neighbourhood and the SPARQL rules' reach (`gate.far_reach`), every link followed. The verdict and the new
+    findings are the full gate's, and the kept report, updated from what the gate found, equals a full
     validation, without one."""
     import ekb.kb
 
@@ -310,7 +311,7 @@ def test_a_small_store_judges_every_write_as_the_full_gate_and_keeps_its_report_
     routed, runs = [], []
     for step, delta in enumerate(random_changes(plan, random.Random(11), 18)):
         full = check_change(kb.store, delta.apply, baseline=kb.current_report())
-        routed.append(kb._gated_locally(delta))
+        routed.append(kb._local_reach(delta) is not None)
         try:
             new, accepted = kb.apply(delta).new_findings, True
         except GateRefused as refused:
@@ -324,13 +325,83 @@ def test_a_small_store_judges_every_write_as_the_full_gate_and_keeps_its_report_
             report = kb.current_report()
             monkeypatch.undo()
             assert runs == [] and full_json(report) == full_json(validate_store(kb.store)), f"after change {step}"
-    assert 4 <= sum(routed) <= len(routed) - 4, "both gates were met"
+    assert all(routed), "every change was judged on its neighbourhood and the SPARQL rules' reach"
     for name in ("capability-without-system", "cost-allocation-method-basis"):  # accepted, judged locally
         _, change = trial_change(kb.store, as_client_writes(BREACHES[name][0]))
         for delta in (change.delta, Delta(FIXTURE, added=change.delta.removed)):  # the finding comes, then goes
-            assert kb._gated_locally(delta)
+            assert kb._local_reach(delta) is not None
             kb.apply(delta)
             assert full_json(kb.current_report()) == full_json(validate_store(kb.store)), f"{name}: {delta}"
+
+
+SCOPES = [ox.NamedNode(UTIL + n) for n in ("Regulated", "NonRegulated", "Shared")]
+SEPARATION = {"SeparateLegalEntityShape", "NoCrossSubsidyShape", "SharedServiceAgreementShape", "AllocationSharesShape",
+              "SharedServiceCostAllocationShape", "RegulatedDataAgreementShape", "CustomerConsentShape",
+              "AgreementConsentRecordsShape", "IndependentFunctioningShape", "RegulatedProductTariffShape",
+              "NonRegulatedProductTariffShape"}
+
+
+def far_changes(store, rules: dict, rng: random.Random, steps: int) -> list[Delta]:
+    """Seeded writes to what the SPARQL rules read: removals and re-additions of triples of their predicates,
+    and a scope or a link changed to another value (each change's verdict is the next step's store)."""
+    from ekb.rule_reach import atoms
+
+    read = {ox.NamedNode(p) for edges in rules.values() for e in edges for p in atoms(e.path)}
+    read -= {ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),  # schema changes meet the full gate
+             ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#subClassOf")}
+    data = sorted((q.triple for q in store.quads() if is_data_graph(q.graph_name.value) and q.predicate in read
+                   and not isinstance(q.object, ox.BlankNode) and not isinstance(q.subject, ox.BlankNode)), key=str)
+    nodes = sorted({t.object for t in data if isinstance(t.object, ox.NamedNode)} - set(SCOPES), key=str)
+    separation = [name for name in sorted(BREACHES) if any(rule in SEPARATION for _, rule in BREACHES[name][1])]
+    removed, changes = [], []
+    for _ in range(steps):
+        roll, t = rng.random(), rng.choice(data)
+        if roll < 0.2:  # a breach of a separation rule, as its quads (refused unless an earlier write allows it)
+            delta = trial_change(store, as_client_writes(BREACHES[rng.choice(separation)][0]))[1].delta
+        elif roll < 0.4:
+            removed.append(t)
+            delta = Delta(FIXTURE, removed=(t,))
+        elif roll < 0.55 and removed:
+            delta = Delta(FIXTURE, added=(removed.pop(rng.randrange(len(removed))),))
+        elif t.object in SCOPES:
+            delta = Delta(FIXTURE, removed=(t,), added=(ox.Triple(t.subject, t.predicate, rng.choice(SCOPES)),))
+        else:
+            delta = Delta(FIXTURE, added=(ox.Triple(t.subject, t.predicate, rng.choice(nodes)),))
+        changes.append(delta)
+    return changes
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_writes_to_what_the_sparql_rules_read_are_judged_as_the_full_gate_judges_them(large):
+    """The separation rules follow links to any depth (`org:unitOf*`, `(unitOf|subOrganizationOf)*`, a label
+    two links away). Random writes to exactly the triples they read, starting from a model that breaks two of
+    them: the verdict and the new findings on the neighbourhood plus the rules' reach are the full gate's, on a
+    small store (and then the kept report equals a full validation) and past `gate_full_max_triples`."""
+    from ekb.rule_reach import rule_edges
+    from tests.test_governance import FAR_CHANGES
+
+    kb = local_kb(0 if large else Settings().gate_full_max_triples)
+    for setup, _, _ in FAR_CHANGES.values():
+        for update in setup:
+            kb.store.update(as_client_writes(update))
+    kb.refresh_inferences()
+    kb.validate()
+    rules = rule_edges(kb._shapes_graph())
+    refused = 0
+    for step, delta in enumerate(far_changes(kb.store, rules, random.Random(5), 40)):
+        full = check_change(kb.store, delta.apply, baseline=validate_store(kb.store))
+        assert kb._local_reach(delta) is not None
+        try:
+            new, accepted = kb.apply(delta).new_findings, True
+        except GateRefused as refusal:
+            new = [tuple(f[k] for k in ("rule", "focus", "prop", "value", "constraint"))
+                   for f in refusal.details["newFindings"]]
+            accepted, refused = False, refused + 1
+        assert accepted is full.accepted, f"change {step}: {delta}"
+        assert sorted(f if isinstance(f, tuple) else f.key for f in new) == keys(full.new_findings), f"change {step}"
+        if not large and step % 10 == 9:
+            assert full_json(kb.current_report()) == full_json(validate_store(kb.store)), f"after change {step}"
+    assert 4 <= refused <= 36, "writes both refused and accepted"
 
 
 def test_a_write_judged_locally_updates_the_owner_of_a_finding_two_links_away():
@@ -349,7 +420,7 @@ def test_a_write_judged_locally_updates_the_owner_of_a_finding_two_links_away():
     assert [f.owner_label for f in kb.current_report().findings if f.focus == stage] == ["Chief Strategy Officer"]
     owner = ox.Triple(ox.NamedNode(ID + "business-unit/enterprise-services"), ox.NamedNode(EKB + "hasAccountableOwner"),
                       ox.NamedNode(ID + "owner/chief-information-officer"))
-    assert kb._gated_locally(Delta(FIXTURE, added=(owner,)))
+    assert kb._local_reach(Delta(FIXTURE, added=(owner,))) is not None
     assert stage not in kb.apply(Delta(FIXTURE, added=(owner,))).focus
     report = kb.current_report()
     assert [f.owner_label for f in report.findings if f.focus == stage] == ["Chief Information Officer"]

@@ -116,9 +116,9 @@ class Settings:
     cors: bool = False
     reasoner: str = "reasonable"
     # Up to this size the gate is exact for every rule: a change known as triples is checked on its neighbourhood
-    # (gate.check_delta, every link followed) when it names no term a rule reading further reads
-    # (gate.reaches_far), else the whole store plus the change is validated. Above it, a change known as triples is
-    # always checked on its neighbourhood (links into a node with over 200 incoming ones not followed).
+    # and the SPARQL rules' reach (gate.check_delta, every link followed), else (a rule or a walk that cannot be
+    # bounded, a property axiom) the whole store plus the change is validated. Above it, a change known as triples
+    # is always checked that way, links into a node with over 200 incoming ones not followed by the neighbourhood.
     gate_full_max_triples: int = 20_000
     # How many changes the change feed (/changes) keeps; a tool whose cursor is older resyncs.
     changes_retention: int = 10_000

@@ -89,16 +89,15 @@ class Report:
 SHACL = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 
 
-def replaced_results(graph: rdflib.Graph, focus: set[str], new: rdflib.Graph,
-                     kept: Callable[[str], bool] = lambda _: False) -> rdflib.Graph:
-    """A copy of a sh:ValidationReport graph whose results on the `focus` nodes are those of `new` (another
-    report graph, on those nodes), with sh:conforms set again; except the results of a shape `kept` names (by its
-    sh:sourceShape), which stay as they were. A result takes its blank-node details along (paths, nested
-    results). A copy when anything changes: a reader may be rendering the old graph."""
+def replaced_results(graph: rdflib.Graph, new: rdflib.Graph, renewed: Callable[[str, str], bool]) -> rdflib.Graph:
+    """A copy of a sh:ValidationReport graph whose results that `renewed` names (by focus node and sh:sourceShape)
+    are those of `new` (another report graph, where it names the same), with sh:conforms set again. A result
+    takes its blank-node details along (paths, nested results). A copy when anything changes: a reader may be
+    rendering the old graph."""
     report = next(graph.subjects(rdflib.RDF.type, SHACL.ValidationReport), None)
 
     def replaced(g: rdflib.Graph, r) -> bool:
-        return str(g.value(r, SHACL.focusNode)) in focus and not kept(str(g.value(r, SHACL.sourceShape)))
+        return renewed(str(g.value(r, SHACL.focusNode)), str(g.value(r, SHACL.sourceShape)))
     dropped = _reachable(graph, [r for r in graph.objects(report, SHACL.result) if replaced(graph, r)])
     taken = [r for r in new.objects(None, SHACL.result) if replaced(new, r)]
     if not dropped and not taken:

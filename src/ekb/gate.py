@@ -2,8 +2,9 @@
 
 Two ways to judge a change: on a copy of the whole store (`check_change`, exact for any rule), or on the change's
 neighbourhood (`check_delta`, for a change known as triples: the shapes are run on what lies within three links of
-what the change touches). Which one a write meets is the knowledge base's choice (`KnowledgeBase._gated_locally`):
-on a small store the neighbourhood only where that is exact (`reaches_far`), on a large store always."""
+what the change touches, and what the SPARQL rules read wherever the change can alter their result, see
+`rule_reach`). Which one a write meets is the knowledge base's choice (`KnowledgeBase._local_reach`): the
+neighbourhood whenever the rules' reach can be bounded, on a large store always."""
 
 from __future__ import annotations
 
@@ -31,13 +32,14 @@ from ekb.config import (
     is_data_graph,
 )
 from ekb.findings import Finding, Report, replaced_results
-from ekb.interpretation import in_reading_order, shape_tables, sparql_terms, with_context
+from ekb.interpretation import in_reading_order, shape_tables, with_context
+from ekb.rule_reach import reach
 from ekb.store import NTRIPLES, EmbeddedStore, Store
-from ekb.validation import ShaclEngine, closure_rules, sparql_texts, validate_store, validate_triples
+from ekb.validation import ShaclEngine, sparql_texts, validate_store, validate_triples
 
 SCHEMA_PREDICATES = (INVERSE_OF, SUB_PROPERTY_OF, EQUIVALENT_PROPERTY, RDFS_SUBCLASS)
 HUB_LIMIT = 200  # incoming links past which a large store's neighbourhood does not follow them into a node
-NEIGHBOURHOOD_HOPS = 3  # a focus one link from the change, and two more it may read (see `far_terms`); README: "three links"
+NEIGHBOURHOOD_HOPS = 3  # a focus one link from the change, and two more it may read (see `near_exact`); README: "three links"
 
 
 @dataclass
@@ -47,6 +49,7 @@ class GateResult:
     report: Report
     neighbourhood: frozenset = frozenset()  # what a neighbourhood check read
     focus: frozenset = frozenset()  # the nodes a neighbourhood check validated (`report` is about them only)
+    far_focus: frozenset = frozenset()  # the nodes where it validated the SPARQL rules (`FarReach.foci`)
     inserted: int = 0  # triples the change adds to the data graphs (what was there already not counted)
     deleted: int = 0
     rewritten: tuple = ()  # the literals the store keeps in another form than written (ekb.literals.Rewrite)
@@ -120,14 +123,16 @@ class Delta:
                    for t in self.triples() if not isinstance(t.object, ox.Literal))
 
     def touched(self) -> set[str]:
-        """The resources the change is about: subjects, and objects that are resources (not classes)."""
+        """The resources the change is about: subjects (an ontology term too: a shape may target it), and objects
+        that are resources and not terms of the ontology (a class or a scope links to much of the store)."""
         nodes = set()
         for t in (*self.added, *self.removed):
             if isinstance(t.subject, ox.NamedNode):
                 nodes.add(t.subject.value)
-            if isinstance(t.object, ox.NamedNode) and t.predicate.value != RDF_TYPE:
+            if isinstance(t.object, ox.NamedNode) and t.predicate.value != RDF_TYPE and \
+                    not t.object.value.startswith(ONTOLOGY_NS):
                 nodes.add(t.object.value)
-        return {n for n in nodes if not n.startswith(ONTOLOGY_NS)}
+        return nodes
 
 
 @dataclass(frozen=True)
@@ -227,67 +232,54 @@ def ontology_context(store: Store) -> bytes:
     return hierarchy + schema_ntriples(store)
 
 
-# Which gate a change meets, on a store small enough for the full gate (`Settings.gate_full_max_triples`). The
-# neighbourhood check is exact for a rule whose paths are one predicate, in either direction (alternatives of
-# those too), whose nested shapes (sh:node, sh:qualifiedValueShape, sh:or, ...) are of that kind, and which has no
-# SPARQL constraint: it reads at most two links from its focus (a value, and the value's type or properties), so
-# a change can alter its result only on a node at most one link from what the change touches, and that node's
-# result depends on what lies within three links of the change: the nodes `check_delta` validates, on the triples
-# it reads. A SPARQL constraint may read anything (the shipped separation rules follow `org:unitOf*` to any
-# depth): a change that states or retracts a term one of them names (a predicate, directly or through the
-# property closure; a class, or a super-class of it; the rule's own targets) is judged on the whole store.
+# The neighbourhood is exact for a rule whose paths are one predicate, in either direction (alternatives of those
+# too), whose nested shapes (sh:node, sh:qualifiedValueShape, sh:or, ...) are of that kind, and which has no SPARQL
+# constraint: it reads at most two links from its focus (a value, and the value's type or properties), so a change
+# can alter its result only on a node at most one link from what the change touches, and that node's result
+# depends on what lies within three links of the change: the nodes `check_delta` validates, on the triples it
+# reads. A SPARQL constraint may read anything (the shipped separation rules follow `org:unitOf*` to any depth):
+# its reach is walked along its own patterns (`rule_reach`), and its focus nodes and evidence are added.
 SHAPE_LINKS = tuple(SH + n for n in ("node", "qualifiedValueShape", "or", "and", "xone", "not", "property"))
 SH_PATH, SH_INVERSE, SH_ALTERNATIVE, SH_SPARQL = (SH + n for n in ("path", "inversePath", "alternativePath", "sparql"))
-SH_TARGETS = tuple(SH + n for n in ("targetClass", "targetSubjectsOf", "targetObjectsOf", "targetNode"))
 
 
 @lru_cache(maxsize=4)
-def far_terms(shapes_nt: bytes) -> frozenset[str] | None:
-    """The terms a change must avoid to be judged on its neighbourhood exactly (see above); None when a rule
-    reads further than the neighbourhood in a way no term bounds (a longer path, deeper nesting, a SPARQL
-    constraint with a variable predicate or a negated property set): then every change meets the full gate."""
+def near_exact(shapes_nt: bytes) -> bool:
+    """Whether every rule without a SPARQL constraint reads within the neighbourhood (see above)."""
     graph = rdflib.Graph().parse(data=shapes_nt, format="nt")
-    sparql = {shape for holder, _, _ in sparql_texts(graph) for shape in graph.subjects(rdflib.URIRef(SH_SPARQL), holder)}
-    terms: set[str] = set()
-    for _, _, query in sparql_texts(graph):
-        read = sparql_terms(query)
-        if read is None:
-            return None
-        terms |= read
-    for shape in sparql:  # what the rule's other constraints, its targets and the shape's own name read
-        terms.add(str(shape))  # a shape that is also a class targets its instances
-        terms.update(_described(graph, shape))
     for path in graph.objects(None, rdflib.URIRef(SH_PATH)):
         if not _one_link(graph, path):
-            return None
+            return False
     for link in SHAPE_LINKS[:-1]:  # a nested shape evaluated on a value: itself only one level deep
         for nested in _members(graph, graph.objects(None, rdflib.URIRef(link))):
             if any(_members(graph, graph.objects(nested, rdflib.URIRef(deeper))) for deeper in SHAPE_LINKS[:-1]):
-                return None
-    return frozenset(terms)
+                return False
+    return True
 
 
 @lru_cache(maxsize=4)
 def far_rules(shapes_nt: bytes) -> frozenset[str]:
-    """The rules (node shapes) with a SPARQL constraint: those `far_terms` keeps changes away from."""
+    """The rules (node shapes) with a SPARQL constraint: those whose reach `rule_reach` walks."""
     graph = rdflib.Graph().parse(data=shapes_nt, format="nt")
     return frozenset(str(shape) for holder, _, _ in sparql_texts(graph)
                      for shape in graph.subjects(rdflib.URIRef(SH_SPARQL), holder))
 
 
-def _described(graph: rdflib.Graph, shape) -> set[str]:
-    """Every IRI in a shape's description, followed through the shapes it names (its property shapes, nested
-    shapes, lists), SHACL's own vocabulary and RDF's list terms left out."""
-    terms, seen, frontier = set(), {shape}, [shape]
-    while frontier:
-        for _, predicate, value in graph.triples((frontier.pop(), None, None)):
-            for term in (predicate, value):
-                if isinstance(term, rdflib.URIRef) and not str(term).startswith((SH, str(rdflib.RDF))):
-                    terms.add(str(term))
-            if not isinstance(value, rdflib.Literal) and value not in seen and (value, None, None) in graph:
-                seen.add(value)
-                frontier.append(value)
-    return terms
+@dataclass(frozen=True)
+class FarReach:
+    """Where a change can alter a SPARQL rule's result (`foci`) and what those rules read there (`read`)."""
+
+    foci: frozenset[str] = frozenset()
+    read: frozenset[ox.Triple] = frozenset()
+
+
+def far_reach(store: Store, delta: Delta, shapes_nt: bytes, ontology_nt: bytes) -> FarReach | None:
+    """The SPARQL rules' reach for a change (`rule_reach.reach`); None when it cannot be bounded: the change
+    states a property axiom (the closure every rule reads changes), or a rule or the walk is unbounded."""
+    if delta.changes_schema() or not near_exact(shapes_nt):
+        return None
+    found = reach(store, shapes_nt, _parsed(ontology_nt), frozenset(delta.added), frozenset(delta.removed))
+    return None if found is None else FarReach(frozenset(found[0]), frozenset(found[1]))
 
 
 def _members(graph: rdflib.Graph, nodes) -> list:
@@ -312,43 +304,6 @@ def _one_link(graph: rdflib.Graph, path) -> bool:
     return False
 
 
-def reaches_far(delta: Delta, shapes_nt: bytes, ontology_nt: bytes) -> bool:
-    """Whether the change states or retracts a term a far-reaching rule reads (`far_terms`): a predicate, or one
-    the property closure makes of it; a class, or one of its super-classes; or a property axiom."""
-    far = far_terms(shapes_nt)
-    if far is None or delta.changes_schema():
-        return True
-    context = _parsed(ontology_nt)
-    rules = closure_rules(context)
-    supers = _super_classes(context)
-    for t in delta.triples():
-        names = {t.predicate.value} | {q.value for q, _ in rules.get(t.predicate, ())}
-        if t.predicate.value == RDF_TYPE and isinstance(t.object, ox.NamedNode):
-            names |= {t.object.value} | supers.get(t.object.value, set())
-        if names & far:
-            return True
-    return False
-
-
-@lru_cache(maxsize=4)
-def _super_classes(context: frozenset[ox.Triple]) -> dict[str, set[str]]:
-    """Each class's super-classes, transitively, from the ontology's rdfs:subClassOf."""
-    direct: dict[str, set[str]] = {}
-    for t in context:
-        if t.predicate.value == RDFS_SUBCLASS and isinstance(t.object, ox.NamedNode):
-            direct.setdefault(t.subject.value, set()).add(t.object.value)
-    closed = {}
-    for start in direct:
-        seen, frontier = set(), [start]
-        while frontier:
-            for parent in direct.get(frontier.pop(), ()):
-                if parent not in seen:
-                    seen.add(parent)
-                    frontier.append(parent)
-        closed[start] = seen
-    return closed
-
-
 @lru_cache(maxsize=4)
 def _parsed(ntriples: bytes) -> frozenset[ox.Triple]:
     """N-Triples a knowledge base keeps (its `ontology_context`), parsed once per version."""
@@ -357,52 +312,66 @@ def _parsed(ntriples: bytes) -> frozenset[ox.Triple]:
 
 def check_delta(store: Store, delta: Delta, engine: ShaclEngine | None = None,
                 ontology_nt: bytes | None = None, shapes_nt: bytes | None = None,
-                hub_limit: int | None = HUB_LIMIT) -> GateResult:
+                hub_limit: int | None = HUB_LIMIT, far: FarReach | None = None) -> GateResult:
     """The gate for a change known as triples: validate only what the change can affect.
 
-    The shapes are run on the change's neighbourhood (see `neighbourhood`) plus the ontology, for the touched
-    resources and their direct neighbours, after the change and, when anything is found, before it; what is new
-    after is what the change adds. Exact for the rules without a SPARQL constraint when every link is followed
-    (see `far_terms`); not for a SPARQL rule whose evidence lies further (see `reaches_far`).
+    The shapes are run on the change's neighbourhood (see `neighbourhood`) plus the ontology, and on what the
+    SPARQL rules read where the change can alter their result (`far`, see `far_reach`), for the touched
+    resources, their direct neighbours and those focus nodes, after the change and, when anything is found,
+    before it; what is new after is what the change adds. Exact when every link is followed and `far` is the
+    change's reach (without it, exact for the rules without a SPARQL constraint only).
     `ontology_nt` and `shapes_nt`: the store's `ontology_context` and shapes, when the caller keeps them;
     `hub_limit`: see `neighbourhood` (None on a store small enough to follow every link)."""
+    far = far or FarReach()
     touched = delta.touched()
     triples, ring = neighbourhood(store, touched, hub_limit=hub_limit)
+    triples |= far.read
     context = _parsed(ontology_nt if ontology_nt is not None else ontology_context(store))
     shapes = shapes_nt if shapes_nt is not None else store.graph_ntriples(SHAPES_GRAPH)
-    focus = sorted(touched | ring)
+    near = touched | ring
+    focus = sorted(near | far.foci)
     # As `Delta.apply` on a store holding the neighbourhood in a data graph and the ontology in its own.
     after = validate_triples((triples - set(delta.removed)) | set(delta.added) | context, shapes, store, engine,
                              focus, enrich=False)
+    # At a node only the SPARQL rules' reach brought in, the other rules read an incomplete neighbourhood: equal
+    # before and after (the change lies more than one link away), but not the store's findings: left out.
+    rules = far_rules(shapes)
+    _, parents = shape_tables(shapes)
+    after.findings = [f for f in after.findings if f.focus in near or f.rule in rules]
     new = []
     if after.findings:  # nothing found after the change: nothing new, whatever was found before (most writes)
         before = validate_triples(triples | context, shapes, store, engine, focus, enrich=False)
         known = {f.key for f in before.findings}
         new = with_context([f for f in after.findings if f.key not in known], store)  # only what is reported
+    after.report_graph = replaced_results(after.report_graph, rdflib.Graph(), lambda node, shape: not (
+        node in near or parents.get(shape, (shape,))[0] in rules))  # those results dropped, none taken
     # The neighbourhood holds every asserted triple of each touched subject, so these counts are exact.
     added = {ox.Quad(t.subject, t.predicate, t.object, ox.NamedNode(delta.graph)) for t in set(delta.added) - triples}
     removed = {ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph()) for t in set(delta.removed) & triples}
-    return GateResult(not any(f.severity == "Violation" for f in new), new, after, frozenset(triples), frozenset(focus),
-                      inserted=len(added), deleted=len(removed), added=frozenset(added), removed=frozenset(removed))
+    return GateResult(not any(f.severity == "Violation" for f in new), new, after, frozenset(triples),
+                      frozenset(near), far.foci, inserted=len(added), deleted=len(removed), added=frozenset(added),
+                      removed=frozenset(removed))
 
 
 def updated_report(kept: Report, result: GateResult, store: Store, shapes_nt: bytes, recontext: bool = True) -> Report:
-    """The kept full report after a write its gate judged exactly on the neighbourhood (`reaches_far` false, every
-    link followed): on the nodes the gate validated, the findings of the rules without a SPARQL constraint are
-    those it found after the change (exact there, and no other node's can have changed); the SPARQL rules'
-    findings stand everywhere (the change names no term they read). No validation beyond the gate's own. The
-    labels and owners of every finding are read again (`recontext`) unless the write cannot have changed them
-    (the caller knows: it named nothing `interpretation.context_terms` reads and entailed nothing new); else
-    only the new findings' are read."""
+    """The kept full report after a write its gate judged exactly (every link followed, the SPARQL rules' reach
+    walked): on the nodes of its neighbourhood, the findings of the rules without a SPARQL constraint are those it
+    found after the change, and on the nodes of the SPARQL rules' reach, those rules' findings (exact there, and
+    no other node's can have changed). No validation beyond the gate's own. The labels and owners of every
+    finding are read again (`recontext`) unless the write cannot have changed them (the caller knows: it named
+    nothing `interpretation.context_terms` reads and entailed nothing new); else only the new findings' are read."""
     clock = time.perf_counter()
-    far, focus = far_rules(shapes_nt), result.focus
+    far, near, far_focus = far_rules(shapes_nt), result.focus, result.far_focus
     _, parents = shape_tables(shapes_nt)
-    findings = [f for f in kept.findings if f.focus not in focus or f.rule in far]
-    found = [f for f in result.report.findings if f.rule not in far]
+
+    def renewed(node: str, rule: str) -> bool:
+        return (node in near and rule not in far) or (node in far_focus and rule in far)
+    findings = [f for f in kept.findings if not renewed(f.focus, f.rule)]
+    found = [f for f in result.report.findings if renewed(f.focus, f.rule)]
     findings = (with_context(findings + found, store) if recontext
                 else in_reading_order(findings + with_context(found, store)))
-    graph = replaced_results(kept.report_graph, set(focus), result.report.report_graph,
-                             kept=lambda shape: parents.get(shape, (shape,))[0] in far)
+    graph = replaced_results(kept.report_graph, result.report.report_graph,
+                             lambda node, shape: renewed(node, parents.get(shape, (shape,))[0]))
     started = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     return Report(findings, kept.rules, kept.engine, started, time.perf_counter() - clock,
                   kept.triples, graph)
@@ -432,7 +401,8 @@ def refreshed_report(kept: Report, touched: set[str], store: Store, engine: Shac
     after = validate_triples(triples | context, shapes, store, engine, sorted(focus), enrich=False) if focus else None
     findings = [f for f in kept.findings if f.focus not in focus]
     findings += after.findings if after else []
-    graph = replaced_results(kept.report_graph, focus, after.report_graph) if after else kept.report_graph
+    graph = (replaced_results(kept.report_graph, after.report_graph, lambda node, _: node in focus) if after
+             else kept.report_graph)
     started = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     return Report(with_context(findings, store), kept.rules, kept.engine, started, time.perf_counter() - clock,
                   kept.triples, graph)

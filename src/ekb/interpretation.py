@@ -400,6 +400,8 @@ def _collect_terms(node, terms: set[str]) -> bool:
         if node.name == "TriplesBlock":  # a pattern not yet translated (inside FILTER NOT EXISTS): s p o s p o ...
             return all(_collect_pattern(tuple(block[i:i + 3]), terms)
                        for block in node.get("triples", ()) for i in range(0, len(block) - 2, 3))
+        if node.name in ("Builtin_EXISTS", "Builtin_NOTEXISTS"):  # rdflib sets the translated pattern as an
+            return _collect_terms(node.graph, terms)  # attribute; the key keeps it with no filters
         return all(_collect_terms(value, terms) for value in node.values())
     elif isinstance(node, (list, tuple)):
         return all(_collect_terms(item, terms) for item in node)
@@ -411,7 +413,7 @@ TYPE_TERM, SUBCLASS_TERM = rdflib.RDF.type, rdflib.RDFS.subClassOf
 
 def _collect_pattern(triple: tuple, terms: set[str]) -> bool:
     """`_collect_terms` of one triple pattern. `?x a C` and `?x a/rdfs:subClassOf* C` read the types that are C or
-    below it (`reaches_far` checks a class with its super-classes): C is the term, not rdf:type, which would send
+    below it (a change of a class or one of its super-classes can alter it): C is the term, not rdf:type, which would send
     every typed write to the full gate. Any other use of rdf:type names it (every type is read)."""
     subject, predicate, obj = triple
     if isinstance(predicate, rdflib.Variable):
