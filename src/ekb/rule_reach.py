@@ -19,6 +19,7 @@ reads more than `budget` triples."""
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from dataclasses import dataclass
 from functools import lru_cache
@@ -49,12 +50,20 @@ Path = tuple
 
 @dataclass(frozen=True)
 class Edge:
-    """One triple pattern: its two ends (a variable's name, or None for a constant, which is never walked from)
-    and its path."""
+    """One triple pattern: its two ends (a variable's name, or None for a constant, which is never walked from),
+    its path, and the group it sits in (`scope`: the groups from the query's own down to it; a pattern of an
+    OPTIONAL, a UNION branch, a MINUS or a NOT EXISTS sits in a group of its own)."""
 
     start: str | None
     path: Path
     end: str | None
+    scope: tuple[int, ...] = ()
+    branches: tuple[tuple[int, int], ...] = ()  # (UNION, which branch) for each UNION around it
+
+    def holds_with(self, other: Edge, choice: dict[int, int]) -> bool:
+        """Whether this pattern is matched in every solution that matches `other` and takes the UNION branches
+        `choice` names: its group is `other`'s or one around it, and it lies in the branches chosen."""
+        return other.scope[:len(self.scope)] == self.scope and all(choice.get(u) == b for u, b in self.branches)
 
 
 # -- reading the rules
@@ -77,22 +86,25 @@ def rule_edges(shapes_nt: bytes) -> dict[str, tuple[Edge, ...]] | None:
     graph = rdflib.Graph().parse(data=shapes_nt, format="nt")
     rules: dict[str, list[Edge]] = {}
     try:
-        for holder, _, query in sparql_texts(graph):
+        for number, (holder, _, query) in enumerate(sparql_texts(graph)):
             for shape in graph.subjects(SH_SPARQL, holder):
-                rules.setdefault(str(shape), []).extend(_query_edges(query))
+                rules.setdefault(str(shape), []).extend(_query_edges(query, number))
         for shape, edges in rules.items():
             node = rdflib.URIRef(shape)
             _only(graph, node, RULE_KEYS, shape)
             if set(graph.objects(node, rdflib.RDF.type)) - {rdflib.URIRef(SH + "NodeShape")}:
                 raise Unbounded(f"{shape}: also a class (implicit targets)")
-            edges.append(Edge(THIS, ("p", RDF_TYPE), None))
-            edges.extend(Edge(THIS, ("p", str(p)), None) for p in graph.objects(node, rdflib.URIRef(SH + "targetSubjectsOf")))
-            edges.extend(Edge(None, ("p", str(p)), THIS) for p in graph.objects(node, rdflib.URIRef(SH + "targetObjectsOf")))
+            # Targets and property shapes: each read on its own (a group of its own, so no route goes through it).
+            edges.append(Edge(THIS, ("p", RDF_TYPE), None, (-1,)))
+            edges.extend(Edge(THIS, ("p", str(p)), None, (-1,))
+                         for p in graph.objects(node, rdflib.URIRef(SH + "targetSubjectsOf")))
+            edges.extend(Edge(None, ("p", str(p)), THIS, (-1,))
+                         for p in graph.objects(node, rdflib.URIRef(SH + "targetObjectsOf")))
             for n, prop in enumerate(graph.objects(node, SH_PROPERTY)):
                 _only(graph, prop, PROPERTY_KEYS, shape)
                 value = f"_value{n}"
-                edges.extend(Edge(THIS, _shape_path(graph, p), value) for p in graph.objects(prop, SH_PATH))
-                edges.append(Edge(value, ("p", RDF_TYPE), None))
+                edges.extend(Edge(THIS, _shape_path(graph, p), value, (-2 - n,)) for p in graph.objects(prop, SH_PATH))
+                edges.append(Edge(value, ("p", RDF_TYPE), None, (-2 - n,)))
             _check_joined(shape, edges)
     except Unbounded:
         return None
@@ -105,37 +117,53 @@ def _only(graph: rdflib.Graph, node, allowed: set[str], shape: str) -> None:
             raise Unbounded(f"{shape}: {predicate}")
 
 
-def _query_edges(query: str) -> list[Edge]:
+def _query_edges(query: str, number: int = 0) -> list[Edge]:
+    """A query's patterns, its variables named apart from other queries' (`$this` aside)."""
     try:
         algebra = prepareQuery(query).algebra
     except Exception as err:  # noqa: BLE001 - rdflib's parser raises many kinds: all mean "cannot bound it"
         raise Unbounded(str(err)) from None
     edges: list[Edge] = []
-    _collect(algebra, edges)
-    return edges
+    _collect(algebra, edges, ((number,), ()), itertools.count(1))
+
+    def apart(x: str | None) -> str | None:
+        return x if x in (None, THIS) else f"{x}@{number}"
+    return [Edge(apart(e.start), e.path, apart(e.end), e.scope, e.branches) for e in edges]
 
 
-def _collect(node, edges: list[Edge]) -> None:
+NEW_GROUP = {"LeftJoin": ("p2",), "Minus": ("p2",)}  # the parts evaluated as groups of their own
+Place = tuple[tuple[int, ...], tuple[tuple[int, int], ...]]  # (scope, branches) of the patterns met there
+
+
+def _collect(node, edges: list[Edge], place: Place, ids: itertools.count) -> None:
+    scope, branches = place
     if isinstance(node, CompValue):
         if node.name == "BGP":
-            edges.extend(_edge(*t) for t in node.get("triples", ()))
+            edges.extend(_edge(*t, place) for t in node.get("triples", ()))
             return
         if node.name == "TriplesBlock":  # a pattern not yet translated (inside FILTER NOT EXISTS): s p o s p o ...
             for block in node.get("triples", ()):
-                edges.extend(_edge(*block[i:i + 3]) for i in range(0, len(block) - 2, 3))
+                edges.extend(_edge(*block[i:i + 3], place) for i in range(0, len(block) - 2, 3))
             return
         if node.name in ("Builtin_EXISTS", "Builtin_NOTEXISTS"):  # rdflib sets the translated pattern as an
-            _collect(node.graph, edges)  # attribute; the key keeps the parse, its filters taken out
+            _collect(node.graph, edges, ((*scope, next(ids)), branches), ids)  # attribute; the key keeps it unread
             return
-        for value in node.values():
-            _collect(value, edges)
+        if node.name == "ToMultiSet" and isinstance(node.get("p"), CompValue) and node.get("p").name != "values":
+            raise Unbounded("a sub-query (its variables are its own)")
+        if node.name == "Union":
+            union = next(ids)
+            for index, key in enumerate(("p1", "p2")):
+                _collect(node.get(key), edges, (scope, (*branches, (union, index))), ids)
+            return
+        for key, value in node.items():
+            _collect(value, edges, ((*scope, next(ids)), branches) if key in NEW_GROUP.get(node.name, ()) else place, ids)
     elif isinstance(node, (list, tuple)):
         for item in node:
-            _collect(item, edges)
+            _collect(item, edges, place, ids)
 
 
-def _edge(subject, predicate, obj) -> Edge:
-    return Edge(_end(subject), _path(predicate), _end(obj))
+def _edge(subject, predicate, obj, place: Place) -> Edge:
+    return Edge(_end(subject), _path(predicate), _end(obj), *place)
 
 
 def _end(term) -> str | None:
@@ -328,9 +356,13 @@ class Walk:
         return reached
 
 
-def _route(edges: tuple[Edge, ...], start: str, skip: Edge | None) -> list[tuple[Edge, bool]] | None:
+def _route(edges: tuple[Edge, ...], start: str, touched: Edge, through: bool,
+           choice: dict[int, int]) -> list[tuple[Edge, bool]] | None:
     """The shortest chain of patterns (each with its direction: True if walked from its start) from the variable
-    `start` to `$this`, not through `skip`."""
+    `start` to `$this`, through patterns matched in every solution that matches `touched` and takes the UNION
+    branches `choice` names (an OPTIONAL's or a NOT EXISTS's patterns only from within it), and through `touched`
+    itself if `through`."""
+    usable = [e for e in edges if e.holds_with(touched, choice) and (through or e is not touched)]
     previous: dict[str, tuple[str, Edge, bool] | None] = {start: None}
     queue = deque([start])
     while queue:
@@ -341,14 +373,20 @@ def _route(edges: tuple[Edge, ...], start: str, skip: Edge | None) -> list[tuple
                 at, edge, direction = previous[at]
                 chain.append((edge, direction))
             return list(reversed(chain))
-        for e in edges:
-            if e is skip:
-                continue
+        for e in usable:
             for here, there, direction in ((e.start, e.end, True), (e.end, e.start, False)):
                 if here == at and isinstance(there, str) and there not in previous:
                     previous[there] = (at, e, direction)
                     queue.append(there)
     return None
+
+
+def _choices(edges: tuple[Edge, ...], touched: Edge) -> list[dict[int, int]]:
+    """Every way a solution matching `touched` can take the UNIONs: its own branches, and either branch of the
+    others."""
+    unions = sorted({u for e in edges for u, _ in e.branches} - {u for u, _ in touched.branches})
+    fixed = dict(touched.branches)
+    return [{**fixed, **dict(zip(unions, picks, strict=True))} for picks in itertools.product((0, 1), repeat=len(unions))]
 
 
 def _follow(walk: Walk, chain: list[tuple[Edge, bool]], nodes: set[Node]) -> set[Node]:
@@ -420,12 +458,17 @@ def reach(store: Store, shapes_nt: bytes, context: frozenset[ox.Triple], added: 
                 for e in edges:
                     starts, ends = _touching(walk, e, t)
                     for variable, nodes in ((e.start, starts), (e.end, ends)):
-                        if not isinstance(variable, str):
+                        if not isinstance(variable, str) or not nodes:
                             continue
-                        chain = _route(edges, variable, e) if variable != THIS else []
-                        if chain is None:
-                            chain = _route(edges, variable, None)
-                        candidates |= _follow(walk, chain or [], set(nodes))
+                        if variable == THIS:
+                            candidates |= nodes
+                            continue
+                        for choice in _choices(edges, e):  # a solution takes one of them: each is followed
+                            chain = _route(edges, variable, e, False, choice) or \
+                                _route(edges, variable, e, True, choice)
+                            if chain is None:
+                                raise Unbounded(f"no chain of patterns from ?{variable} to $this")
+                            candidates |= _follow(walk, chain, set(nodes))
             foci |= {c.value for c in candidates if isinstance(c, ox.NamedNode)}
         if foci:  # every rule is validated at every such node (one validation): each reads there what it needs
             for edges in rules.values():
@@ -436,24 +479,23 @@ def reach(store: Store, shapes_nt: bytes, context: frozenset[ox.Triple], added: 
 
 
 def _read_at(walk: Walk, edges: tuple[Edge, ...], foci: set[Node]) -> None:
-    """Walk every pattern from the nodes its variables reach from `foci` (breadth first from `$this`)."""
+    """Walk every pattern, both ways, from the nodes its variables reach from `foci` (`$this`), until no variable
+    reaches more: every node a solution can bind a variable to is reached, whichever patterns bind it there
+    (a first-found route may go through an OPTIONAL that a solution does not match)."""
     bound: dict[str, set[Node]] = {THIS: set(foci)}
-    pending = list(edges)
-    progress = True
-    while pending and progress:
-        progress = False
-        for e in list(pending):
-            start = bound.get(e.start) if isinstance(e.start, str) else None
-            end = bound.get(e.end) if isinstance(e.end, str) else None
-            if start is None and end is None:
-                continue
-            pending.remove(e)
-            progress = True
-            if start is not None:
-                reached = walk.forward(e.path, start)
-                if isinstance(e.end, str):
-                    bound.setdefault(e.end, set()).update(reached)
-            if end is not None:
-                reached = walk.backward(e.path, end)
-                if isinstance(e.start, str):
-                    bound.setdefault(e.start, set()).update(reached)
+    walked: dict[tuple[int, bool], set[Node]] = {}
+    changed = True
+    while changed:
+        changed = False
+        for n, e in enumerate(edges):
+            for here, there, forward in ((e.start, e.end, True), (e.end, e.start, False)):
+                if not isinstance(here, str) or here not in bound:
+                    continue
+                fresh = bound[here] - walked.get((n, forward), set())
+                if not fresh:
+                    continue
+                walked.setdefault((n, forward), set()).update(fresh)
+                reached = walk.forward(e.path, fresh) if forward else walk.backward(e.path, fresh)
+                if isinstance(there, str) and there != THIS and not reached <= bound.get(there, set()):
+                    bound.setdefault(there, set()).update(reached)
+                    changed = True
