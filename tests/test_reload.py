@@ -13,6 +13,7 @@ from ekb.config import DATA_GRAPH_PREFIX, INFERRED_GRAPH, ONTOLOGY_GRAPH, SHAPES
 from ekb.gate import Delta
 from ekb.kb import KnowledgeBase
 from ekb.loader import load
+from ekb.remote import RemoteStore
 from ekb.store import EmbeddedStore
 from tests.test_loader import make_project
 
@@ -156,3 +157,36 @@ def test_a_load_after_an_interrupted_one_trusts_nothing_the_manifest_says(tmp_pa
     report = kb.load()
     assert report.reasoned and not report.skipped and kb.store.counts() == complete
     kb.close()
+
+
+# ------------------------------------------------------------------ after writes: only what the writes noted is checked
+A, HAS_PART = ox.NamedNode("http://e/a"), ox.NamedNode("http://e/hasPart")
+IN_FILE = ox.Triple(A, HAS_PART, ox.NamedNode("http://e/b"))  # data/org/units.ttl holds it
+NEW = ox.Triple(A, HAS_PART, ox.NamedNode("http://e/w"))
+
+
+def test_noted_writes_on_a_remote_store(oxigraph_server, tmp_path):
+    """The notes are plain SPARQL 1.1 on a SPARQL server too: a write undone is found unchanged, one that
+    stays has its graph reloaded."""
+    oxigraph_server.clear()
+    store = RemoteStore(oxigraph_server.query_url)
+    settings = make_project(tmp_path / "project")
+    try:
+        load(store, settings)
+        units = ox.NamedNode(UNITS)
+        loader.note_write(store, [ox.Quad(NEW.subject, NEW.predicate, NEW.object, units)], [IN_FILE])
+        store.change_quads([ox.Quad(IN_FILE.subject, IN_FILE.predicate, IN_FILE.object, units)],
+                           [ox.Quad(NEW.subject, NEW.predicate, NEW.object, units)])
+        loader.note_write(store, [ox.Quad(NEW.subject, NEW.predicate, NEW.object, units)], [NEW])
+        store.change_quads([ox.Quad(NEW.subject, NEW.predicate, NEW.object, units)], [])
+        report = load(store, settings)
+        assert UNITS not in report.skipped  # IN_FILE is still missing
+        assert store.ask(f"ASK {{ GRAPH <{UNITS}> {{ {IN_FILE} }} }}")
+        loader.note_write(store, [ox.Quad(NEW.subject, NEW.predicate, NEW.object, units)])
+        store.change_quads([], [ox.Quad(NEW.subject, NEW.predicate, NEW.object, units)])
+        loader.note_write(store, [ox.Quad(NEW.subject, NEW.predicate, NEW.object, units)])
+        store.change_quads([ox.Quad(NEW.subject, NEW.predicate, NEW.object, units)], [])
+        report = load(store, settings)
+        assert UNITS in report.skipped and not report.reasoned
+    finally:
+        store.close()

@@ -228,9 +228,12 @@ def load(store: Store, settings: Settings, progress: Progress = lambda _: None,
 
     What a reload promises: afterwards every graph a file holds is exactly what its files say, and the entailments
     are those of the whole store. A graph is not parsed again when its files and its content are as the last load
-    left them (`Record`): it is reloaded when its files changed, and also when a write changed it since (a write
-    through the knowledge base marks the store, `note_write`, and the content of every graph is then compared by
-    digest; a write that bypasses it is seen when it changes a graph's triple count). Entailments are recomputed
+    left them (`Record`): it is reloaded when its files changed, and also when a write changed it since: a write
+    through the knowledge base notes what it may change before it changes it (`note_write`): for each triple of a
+    recorded graph, whether the graph held it at the last load, so the reload asks only whether each such graph
+    still holds exactly those it held; a write whose triples are not known that way has the content of its graphs
+    (or of every graph) compared by digest; a write that bypasses it is seen when it changes a graph's triple
+    count. Entailments are recomputed
     (in full) only when a premise graph (ontology or data) is reloaded or dropped, a graph written through the API
     is not as the last load saw it, or the reasoner changed: so a reload that changes nothing parses, compares and
     reasons over nothing. After an interrupted load (`trust_manifest` false) nothing the manifest says is trusted:
@@ -241,19 +244,20 @@ def load(store: Store, settings: Settings, progress: Progress = lambda _: None,
     drop_staging(store)  # what a crashed load may have left behind
     run = uuid.uuid4().hex[:12]
     previous = loaded_graphs(store)
-    records, entailed_by, written = recorded_state(store) if trust_manifest else ({}, "", True)
+    records, entailed_by, writes = recorded_state(store) if trust_manifest else ({}, "", Writes(everything=True))
+    written = writes.any()
     counts = store.counts()
     by_graph: dict[str, list[SourceFile]] = {}
     for source in sources:
         by_graph.setdefault(source.graph, []).append(source)
     now = {g: Record(files_digest(files, settings.root)) for g, files in by_graph.items()}
-    unchanged = sorted(g for g in by_graph if is_unchanged(store, g, now[g].sources, records.get(g), counts, written))
+    unchanged = sorted(g for g in by_graph if is_unchanged(store, g, now[g].sources, records.get(g), counts, writes))
     from_files = sorted(g for g in by_graph if g.startswith(DATA_GRAPH_PREFIX))
     unmanaged = [g for g in counts if g.startswith(DATA_GRAPH_PREFIX) and g not in by_graph]
     stale = [g for g in unmanaged if g in previous or drop_unmanaged]
     kept = [g for g in unmanaged if g not in stale]
     changed = [g for g in by_graph if g not in unchanged]
-    kept_changed = [g for g in kept if not is_unchanged(store, g, "", records.get(g), counts, written)]
+    kept_changed = [g for g in kept if not is_unchanged(store, g, "", records.get(g), counts, writes)]
     for g in unchanged:
         now[g] = records[g]
         progress(f"unchanged since the last load: {g}")
@@ -263,7 +267,11 @@ def load(store: Store, settings: Settings, progress: Progress = lambda _: None,
     same = rules_in_engine.SAME_ENTAILMENTS if reasoner.name in rules_in_engine.SAME_ENTAILMENTS else {reasoner.name}
     reasoned = bool([g for g in changed + stale if g != SHAPES_GRAPH] + kept_changed) or entailed_by not in same
     made_by = entailed_by  # what made the entailments the store keeps; replaced below when they are made again
-    if not (changed or stale or reasoned or written) and sorted(previous) == from_files:
+    if not (changed or stale or reasoned) and sorted(previous) == from_files:
+        if written:  # every graph found as the last load left it: what the writes noted is forgotten, in place
+            manifest = ox.NamedNode(LOAD_MANIFEST_GRAPH)
+            store.update(f"""DELETE {{ GRAPH {manifest} {{ ?w ?noted ?what }} }} WHERE {{ GRAPH {manifest} {{
+                ?w ?noted ?what FILTER(?noted IN (<{MODIFIED}>, <{HELD}>, <{NOT_HELD}>)) }} }}""")
         return LoadReport(graphs=counts, kept=kept, seconds=time.perf_counter() - started, reasoner=made_by,
                           skipped=unchanged, reasoned=False)
     staged = {g: staging_name(run, g) for g in changed}
@@ -303,14 +311,21 @@ def load(store: Store, settings: Settings, progress: Progress = lambda _: None,
 # ------------------------------------------------------------------------------------------ what the last load left
 # The manifest keeps, for each graph the load wrote or kept, a digest of its files (`prov:wasDerivedFrom` an RFC 6920
 # `ni:` name), its triple count (`void:triples`) and a digest of its content (`schema:sha256`); the reasoner that
-# made the entailments (`dcterms:creator` of the inferred graph); and, once a write through the knowledge base
-# changed the store since, the time of the first such write (`dcterms:modified` of the manifest itself).
+# made the entailments (`dcterms:creator` of the inferred graph); and what writes through the knowledge base
+# changed since (`note_write`): for each triple a write added to or removed from a recorded graph, whether that graph
+# held it at the last load (`<g> HELD "<s> <p> <o>"` or `<g> NOT_HELD ...`, from the first write that touched it); a
+# graph written in a way not known triple by triple, the time of that write (`dcterms:modified` of the graph); a
+# write not known by graph, the time of the first such write (`dcterms:modified` of the manifest itself).
 DERIVED_FROM = "http://www.w3.org/ns/prov#wasDerivedFrom"
 TRIPLES = "http://rdfs.org/ns/void#triples"
 DIGEST = "http://schema.org/sha256"
 CREATOR = "http://purl.org/dc/terms/creator"
 MODIFIED = "http://purl.org/dc/terms/modified"
+HELD = "urn:ekb:load-manifest#heldAtLoad"
+NOT_HELD = "urn:ekb:load-manifest#notHeldAtLoad"
 BLANK_LABEL = re.compile(rb"_:[A-Za-z0-9_.-]+")
+JOURNAL_MAX = 1000  # triples of one write noted one by one; a larger write has its graphs compared in full
+CHECK_BATCH = 1000  # noted triples looked up per query at a reload
 
 
 @dataclass(frozen=True)
@@ -320,13 +335,58 @@ class Record:
     content: str = ""
 
 
+@dataclass
+class Writes:
+    """What the manifest says writes through the knowledge base changed since the last load (`note_write`)."""
+
+    everything: bool = False  # a write not known by graph: every graph's content is compared
+    graphs: set[str] = field(default_factory=set)  # graphs written in a way not known triple by triple
+    noted: dict[str, dict[str, bool]] = field(default_factory=dict)  # graph -> triple -> held at the last load
+    _moved: set[str] | None = None  # the graphs of `noted` that no longer hold exactly what they held
+
+    def any(self) -> bool:
+        return self.everything or bool(self.graphs or self.noted)
+
+    def moved(self, store: Store) -> set[str]:
+        """The noted graphs where some noted triple is not as it was at the last load (looked up once)."""
+        if self._moved is None:
+            self._moved = moved_graphs(store, self.noted)
+        return self._moved
+
+
 def is_unchanged(store: Store, graph: str, sources: str, record: Record | None, counts: dict[str, int],
-                 written: bool) -> bool:
+                 writes: Writes) -> bool:
     """Whether `graph` is as the last load left it: same files, same triple count and, when a write came since,
-    the same content (the one check that reads the whole graph)."""
+    the same content: each triple the writes noted held as at the last load, or, where a write was not noted
+    triple by triple, the same content digest (the one check that reads the whole graph)."""
     if record is None or record.sources != sources or counts.get(graph, 0) != record.triples:
         return False
-    return not written or content_digest(store, graph) == record.content
+    if writes.everything or graph in writes.graphs:
+        return content_digest(store, graph) == record.content
+    return graph not in writes.noted or graph not in writes.moved(store)
+
+
+def moved_graphs(store: Store, noted: dict[str, dict[str, bool]]) -> set[str]:
+    """The graphs of `noted` where a noted triple is held now and was not at the last load, or the reverse."""
+    entries = [(g, line, held) for g, lines in noted.items() for line, held in lines.items()]
+    moved: set[str] = set()
+    for start in range(0, len(entries), CHECK_BATCH):
+        batch = entries[start:start + CHECK_BATCH]
+        try:  # the lines were written by `note_write`; parsed again, so nothing but terms reaches the query
+            triples = [q.triple for q in ox.parse("".join(f"{line} .\n" for _, line, _ in batch),
+                                                   format=ox.RdfFormat.N_TRIPLES)]
+        except (SyntaxError, ValueError):
+            moved |= {g for g, _, _ in batch}
+            continue
+        if len(triples) != len(batch):
+            moved |= {g for g, _, _ in batch}
+            continue
+        rows = " ".join(f"({ox.NamedNode(g)} {t.subject} {t.predicate} {t.object} {number})"
+                        for number, ((g, _, _), t) in enumerate(zip(batch, triples, strict=True)))
+        held_now = {int(row["n"].value) for row in store.select(
+            f"SELECT ?n WHERE {{ VALUES (?g ?s ?p ?o ?n) {{ {rows} }} GRAPH ?g {{ ?s ?p ?o }} }}")}
+        moved |= {g for number, (g, _, held) in enumerate(batch) if (number in held_now) != held}
+    return moved
 
 
 def files_digest(files: list[SourceFile], root: Path) -> str:
@@ -354,22 +414,80 @@ def content_digest(store: Store, graph: str) -> str:
     return digest.hexdigest()
 
 
-def recorded_state(store: Store) -> tuple[dict[str, Record], str, bool]:
-    """(what the last load recorded per graph, the reasoner of the entailments, whether a write came since)."""
-    rows = store.select(f"""SELECT ?g ?sources ?n ?digest ?creator ?modified WHERE {{ GRAPH <{LOAD_MANIFEST_GRAPH}> {{
+def recorded_state(store: Store) -> tuple[dict[str, Record], str, Writes]:
+    """(what the last load recorded per graph, the reasoner of the entailments, what writes changed since)."""
+    rows = store.select(f"""SELECT ?g ?sources ?n ?digest ?creator ?modified ?w ?held ?line WHERE {{
+        GRAPH <{LOAD_MANIFEST_GRAPH}> {{
         {{ ?g <{TRIPLES}> ?n ; <{DIGEST}> ?digest OPTIONAL {{ ?g <{DERIVED_FROM}> ?sources }} }}
-        UNION {{ <{INFERRED_GRAPH}> <{CREATOR}> ?creator }} UNION {{ <{LOAD_MANIFEST_GRAPH}> <{MODIFIED}> ?modified }}
-        }} }}""")
+        UNION {{ <{INFERRED_GRAPH}> <{CREATOR}> ?creator }} UNION {{ ?w <{MODIFIED}> ?modified }}
+        UNION {{ ?w ?held ?line FILTER(?held IN (<{HELD}>, <{NOT_HELD}>)) }} }} }}""")
     records = {row["g"].value: Record(row["sources"].value if "sources" in row else "", int(row["n"].value),
                                       row["digest"].value) for row in rows if "g" in row}
     creator = next((row["creator"].value for row in rows if "creator" in row), "")
-    return records, creator, any("modified" in row for row in rows)
+    writes = Writes()
+    for row in rows:
+        if "modified" in row:
+            if row["w"].value == LOAD_MANIFEST_GRAPH:
+                writes.everything = True
+            else:
+                writes.graphs.add(row["w"].value)
+        elif "held" in row:
+            writes.noted.setdefault(row["w"].value, {})[row["line"].value] = row["held"].value == HELD
+    return records, creator, writes
 
 
-def note_write(store: Store) -> None:
-    """After a write through the knowledge base: the next load compares the content of every graph it recorded
-    (none recorded, as in a project with no file: nothing to note)."""
+def note_write(store: Store, quads: Iterable[ox.Quad] | None = None, removed: Iterable[ox.Triple] = ()) -> None:
+    """Before a write through the knowledge base: what it may change, for the next load to check (nothing, where
+    the last load recorded no graph). `quads`: the triples it adds to or removes from a graph, each with that
+    graph; `removed`: triples it removes from whichever graphs hold them. For each of those triples, in each
+    recorded graph, the manifest keeps whether the graph held it at the last load (the first time a write since
+    touches it; a write that fails after this noted only what held). The graphs of a triple with a blank node, and
+    of a write of more than `JOURNAL_MAX` triples, are marked to have their content compared in full instead;
+    without `quads`, or with a blank node among `removed`, the content of every graph is (the write is not known
+    by graph)."""
     manifest = ox.NamedNode(LOAD_MANIFEST_GRAPH)
+    if quads is not None:
+        quads, removed = list(quads), list(removed)
+        if not any(map(_has_blank, removed)):
+            if len(quads) + len(removed) <= JOURNAL_MAX:
+                _note_triples(store, quads, removed)
+                return
+            graphs = {q.graph_name.value for q in quads if isinstance(q.graph_name, ox.NamedNode)}
+            for start in range(0, len(removed), CHECK_BATCH):  # the graphs that hold what is removed
+                rows = " ".join(f"({t.subject} {t.predicate} {t.object})" for t in removed[start:start + CHECK_BATCH])
+                graphs |= {row["g"].value for row in store.select(
+                    f"SELECT DISTINCT ?g WHERE {{ VALUES (?s ?p ?o) {{ {rows} }} GRAPH ?g {{ ?s ?p ?o }} }}")}
+            values = " ".join(str(ox.NamedNode(g)) for g in sorted(graphs))
+            store.update(f"""INSERT {{ GRAPH {manifest} {{ ?g <{MODIFIED}> ?now }} }} WHERE {{
+                VALUES ?g {{ {values} }} GRAPH {manifest} {{ ?g <{TRIPLES}> ?n }}
+                FILTER NOT EXISTS {{ GRAPH {manifest} {{ ?g <{MODIFIED}> ?t }} }} BIND(NOW() AS ?now) }}""")
+            return
     store.update(f"""INSERT {{ GRAPH {manifest} {{ {manifest} <{MODIFIED}> ?now }} }} WHERE {{
         FILTER EXISTS {{ GRAPH {manifest} {{ ?g ?recorded ?what }} }}
         FILTER NOT EXISTS {{ GRAPH {manifest} {{ {manifest} <{MODIFIED}> ?t }} }} BIND(NOW() AS ?now) }}""")
+
+
+def _has_blank(triple: ox.Triple) -> bool:
+    return any(isinstance(term, ox.BlankNode | ox.Triple) for term in (triple.subject, triple.object))
+
+
+def _note_triples(store: Store, quads: list[ox.Quad], removed: list[ox.Triple]) -> None:
+    """`note_write` of a write known triple by triple (`removed` has no blank node)."""
+    def line(t: ox.Triple) -> str:
+        return str(ox.Literal(f"{t.subject} {t.predicate} {t.object}"))
+    known = [q for q in quads if isinstance(q.graph_name, ox.NamedNode) and not _has_blank(q.triple)]
+    blank = sorted({q.graph_name.value for q in quads if isinstance(q.graph_name, ox.NamedNode) and _has_blank(q.triple)})
+    if not (known or removed or blank):
+        return
+    manifest = ox.NamedNode(LOAD_MANIFEST_GRAPH)
+    in_graph = " ".join(f"({q.graph_name} {q.subject} {q.predicate} {q.object} {line(q.triple)})" for q in known)
+    anywhere = " ".join(f"({t.subject} {t.predicate} {t.object} {line(t)})" for t in removed)
+    compared = " ".join(str(ox.NamedNode(g)) for g in blank)
+    store.update(f"""INSERT {{ GRAPH {manifest} {{ ?g ?held ?line . ?w <{MODIFIED}> ?now }} }} WHERE {{
+        {{ VALUES (?g ?s ?p ?o ?line) {{ {in_graph} }} }}
+        UNION {{ VALUES (?s ?p ?o ?line) {{ {anywhere} }} GRAPH ?g {{ ?s ?p ?o }} }}
+        UNION {{ VALUES ?w {{ {compared} }} BIND(?w AS ?g) FILTER NOT EXISTS {{ GRAPH {manifest} {{ ?w <{MODIFIED}> ?t }} }}
+                 BIND(NOW() AS ?now) }}
+        GRAPH {manifest} {{ ?g <{TRIPLES}> ?n }}
+        FILTER(!BOUND(?line) || NOT EXISTS {{ GRAPH {manifest} {{ ?g <{HELD}>|<{NOT_HELD}> ?line }} }})
+        BIND(IF(!BOUND(?line), ?unbound, IF(EXISTS {{ GRAPH ?g {{ ?s ?p ?o }} }}, <{HELD}>, <{NOT_HELD}>)) AS ?held) }}""")
