@@ -24,6 +24,7 @@ FIXTURE = "https://kb.quantum-energy.example/graph/data/fixture"
 SYSTEMS = "https://kb.quantum-energy.example/graph/data/systems"
 EKB = "https://kb.quantum-energy.example/def/core/"
 UTIL = "https://kb.quantum-energy.example/def/utility/"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 
 
 def as_client_writes(update: str) -> str:
@@ -375,8 +376,8 @@ def far_changes(store, rules: dict, rng: random.Random, steps: int) -> list[Delt
 def test_writes_to_what_the_sparql_rules_read_are_judged_as_the_full_gate_judges_them(large):
     """The separation rules follow links to any depth (`org:unitOf*`, `(unitOf|subOrganizationOf)*`, a label
     two links away). Random writes to exactly the triples they read, starting from a model that breaks two of
-    them: the verdict and the new findings on the neighbourhood plus the rules' reach are the full gate's, on a
-    small store (and then the kept report equals a full validation) and past `gate_full_max_triples`."""
+    them: the verdict and the new findings on the neighbourhood plus the rules' reach are the full gate's, and
+    the kept report equals a full validation, on a small store and past `gate_full_max_triples`."""
     from ekb.rule_reach import rule_edges
     from tests.test_governance import FAR_CHANGES
 
@@ -399,9 +400,37 @@ def test_writes_to_what_the_sparql_rules_read_are_judged_as_the_full_gate_judges
             accepted, refused = False, refused + 1
         assert accepted is full.accepted, f"change {step}: {delta}"
         assert sorted(f if isinstance(f, tuple) else f.key for f in new) == keys(full.new_findings), f"change {step}"
-        if not large and step % 10 == 9:
+        if step % 10 == 9:  # large: the SPARQL rules' findings from the gate, the others refreshed when read
             assert full_json(kb.current_report()) == full_json(validate_store(kb.store)), f"after change {step}"
     assert 4 <= refused <= 36, "writes both refused and accepted"
+
+
+def test_a_large_store_keeps_the_separation_findings_exact_behind_a_hub():
+    """Past `gate_full_max_triples` the neighbourhood does not follow links into a node with more than 200
+    incoming ones. A legal entity with 250 units is such a hub, and it stands between a regulated unit's
+    separation finding and the label of the non-regulated unit that causes it: removing that label must clear the
+    finding from the kept report (the gate's walk of the rule follows every link), and adding it back is refused."""
+    from ekb.gate import HUB_LIMIT
+
+    kb = local_kb(0)
+    units = " ".join(f"<urn:unit:{n}> org:unitOf <urn:le:hub> ." for n in range(HUB_LIMIT + 50))
+    kb.store.update(P + f"""INSERT DATA {{ GRAPH <{FIXTURE}> {{ {units}
+        <urn:le:hub> a ekb:LegalEntity ; rdfs:label "Hub Co"@en ; util:hasRegulatoryScope util:Shared .
+        <urn:unit:grid> a ekb:BusinessUnit ; rdfs:label "Grid"@en ; org:unitOf <urn:le:hub> ;
+            util:hasRegulatoryScope util:Regulated .
+        <urn:unit:shop> a ekb:BusinessUnit ; rdfs:label "Shop"@en ; org:unitOf <urn:le:hub> ;
+            util:hasRegulatoryScope util:NonRegulated . }} }}""")
+    kb.refresh_inferences()
+    kb.validate()
+    rule = "https://kb.quantum-energy.example/def/shapes/SeparateLegalEntityShape"
+    assert sorted(f.focus for f in kb.current_report().findings if f.rule == rule) == ["urn:unit:grid", "urn:unit:shop"]
+    label = ox.Triple(ox.NamedNode("urn:unit:shop"), ox.NamedNode(RDFS + "label"), ox.Literal("Shop", language="en"))
+    kb.apply(Delta(FIXTURE, removed=(label,)))
+    report = kb.current_report()
+    assert [f.focus for f in report.findings if f.rule == rule] == ["urn:unit:shop"]
+    assert full_json(report) == full_json(validate_store(kb.store))
+    with pytest.raises(GateRefused):
+        kb.apply(Delta(FIXTURE, added=(label,)))
 
 
 def test_a_write_judged_locally_updates_the_owner_of_a_finding_two_links_away():

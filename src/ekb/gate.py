@@ -271,6 +271,7 @@ class FarReach:
 
     foci: frozenset[str] = frozenset()
     read: frozenset[ox.Triple] = frozenset()
+    complete: bool = True  # False: the reach could not be bounded (a large store judges on the neighbourhood alone)
 
 
 def far_reach(store: Store, delta: Delta, shapes_nt: bytes, ontology_nt: bytes) -> FarReach | None:
@@ -331,8 +332,8 @@ def check_delta(store: Store, delta: Delta, engine: ShaclEngine | None = None,
     near = touched | ring
     focus = sorted(near | far.foci)
     # As `Delta.apply` on a store holding the neighbourhood in a data graph and the ontology in its own.
-    after = validate_triples((triples - set(delta.removed)) | set(delta.added) | context, shapes, store, engine,
-                             focus, enrich=False)
+    after_triples = (triples - set(delta.removed)) | set(delta.added) | context
+    after = validate_triples(after_triples, shapes, store, engine, focus, enrich=False)
     # At a node only the SPARQL rules' reach brought in, the other rules read an incomplete neighbourhood: equal
     # before and after (the change lies more than one link away), but not the store's findings: left out.
     rules = far_rules(shapes)
@@ -342,7 +343,7 @@ def check_delta(store: Store, delta: Delta, engine: ShaclEngine | None = None,
     if after.findings:  # nothing found after the change: nothing new, whatever was found before (most writes)
         before = validate_triples(triples | context, shapes, store, engine, focus, enrich=False)
         known = {f.key for f in before.findings}
-        new = with_context([f for f in after.findings if f.key not in known], store)  # only what is reported
+        new = _in_context([f for f in after.findings if f.key not in known], store, triples, after_triples)
     after.report_graph = replaced_results(after.report_graph, rdflib.Graph(), lambda node, shape: not (
         node in near or parents.get(shape, (shape,))[0] in rules))  # those results dropped, none taken
     # The neighbourhood holds every asserted triple of each touched subject, so these counts are exact.
@@ -353,15 +354,33 @@ def check_delta(store: Store, delta: Delta, engine: ShaclEngine | None = None,
                       removed=frozenset(removed))
 
 
-def updated_report(kept: Report, result: GateResult, store: Store, shapes_nt: bytes, recontext: bool = True) -> Report:
+def _in_context(findings: list[Finding], store: Store, before: set[ox.Triple], after: set[ox.Triple]) -> list[Finding]:
+    """New findings with their labels, kinds and owners (`with_context`): from the store, except those about a
+    resource the change brings in (nothing was asserted about it before), whose label and owner the change itself
+    states: from what the gate read after the change."""
+    known = {t.subject.value for t in before if isinstance(t.subject, ox.NamedNode)}
+    fresh = [f for f in findings if f.focus not in known]
+    if not fresh:
+        return with_context(findings, store)
+    scratch = EmbeddedStore()
+    scratch.replace_graphs({"urn:ekb:gate:after": ox.serialize(after, format=ox.RdfFormat.N_TRIPLES)})
+    return in_reading_order(with_context([f for f in findings if f.focus in known], store)
+                            + with_context(fresh, scratch))
+
+
+def updated_report(kept: Report, result: GateResult, store: Store, shapes_nt: bytes, recontext: bool = True,
+                   near: bool = True) -> Report:
     """The kept full report after a write its gate judged exactly (every link followed, the SPARQL rules' reach
     walked): on the nodes of its neighbourhood, the findings of the rules without a SPARQL constraint are those it
     found after the change, and on the nodes of the SPARQL rules' reach, those rules' findings (exact there, and
     no other node's can have changed). No validation beyond the gate's own. The labels and owners of every
     finding are read again (`recontext`) unless the write cannot have changed them (the caller knows: it named
-    nothing `interpretation.context_terms` reads and entailed nothing new); else only the new findings' are read."""
+    nothing `interpretation.context_terms` reads and entailed nothing new); else only the new findings' are read.
+    Without `near` (a large store, whose neighbourhood skips hubs) only the SPARQL rules' findings are taken: the
+    others are brought up to date when the report is next read (`refreshed_report`)."""
     clock = time.perf_counter()
-    far, near, far_focus = far_rules(shapes_nt), result.focus, result.far_focus
+    far, far_focus = far_rules(shapes_nt), result.far_focus
+    near = result.focus if near else frozenset()
     _, parents = shape_tables(shapes_nt)
 
     def renewed(node: str, rule: str) -> bool:
@@ -386,22 +405,38 @@ REPORT_READ_HOPS = 4
 
 
 def refreshed_report(kept: Report, touched: set[str], store: Store, engine: ShaclEngine | None = None,
-                     ontology_nt: bytes | None = None, shapes_nt: bytes | None = None) -> Report:
+                     ontology_nt: bytes | None = None, shapes_nt: bytes | None = None,
+                     near_only: set[str] = frozenset()) -> Report:
     """The kept full report after writes that touched `touched` (resources, as `Delta.touched`): the findings on
     every node within REPORT_FOCUS_HOPS links of them are validated again, on what lies within
-    REPORT_READ_HOPS links of those nodes, and replace the kept ones there; every other finding stands. Labels and
-    owners are read again for all (a write can rename the owner other findings name). Exact for the shipped
-    rules (test_incremental compares it with a full validation after random writes), as far as no hub (a node
-    with more incoming links than `neighbourhood` follows) lies on the way."""
+    REPORT_READ_HOPS links of those nodes, and replace the kept ones there; every other finding stands. Around
+    `near_only` (writes whose SPARQL rules' findings the gate already brought up to date, `updated_report`), only
+    the other rules' findings are replaced. Labels and owners are read again for all (a write can rename the
+    owner other findings name). Exact for the shipped rules (test_incremental compares it with a full
+    validation after random writes), as far as no hub (a node with more incoming links than `neighbourhood`
+    follows) lies on the way."""
     clock = time.perf_counter()
-    triples, rings = neighbourhood_rings(store, touched, REPORT_FOCUS_HOPS + REPORT_READ_HOPS)
-    focus = set(touched).union(*rings[:REPORT_FOCUS_HOPS])
+    seeds = set(touched) | set(near_only)
+    triples, rings = neighbourhood_rings(store, seeds, REPORT_FOCUS_HOPS + REPORT_READ_HOPS)
+    focus = seeds.union(*rings[:REPORT_FOCUS_HOPS])
+    if not near_only:
+        every_rule = focus
+    elif touched:
+        every_rule = set(touched).union(*neighbourhood_rings(store, set(touched), REPORT_FOCUS_HOPS)[1])
+    else:
+        every_rule = set()
     context = _parsed(ontology_nt if ontology_nt is not None else ontology_context(store))
     shapes = shapes_nt if shapes_nt is not None else store.graph_ntriples(SHAPES_GRAPH)
+    far = far_rules(shapes)
+    _, parents = shape_tables(shapes)
+
+    def renewed(node: str, rule: str) -> bool:
+        return node in every_rule or (node in focus and rule not in far)
     after = validate_triples(triples | context, shapes, store, engine, sorted(focus), enrich=False) if focus else None
-    findings = [f for f in kept.findings if f.focus not in focus]
-    findings += after.findings if after else []
-    graph = (replaced_results(kept.report_graph, after.report_graph, lambda node, _: node in focus) if after
+    findings = [f for f in kept.findings if not renewed(f.focus, f.rule)]
+    findings += [f for f in after.findings if renewed(f.focus, f.rule)] if after else []
+    graph = (replaced_results(kept.report_graph, after.report_graph,
+                              lambda node, shape: renewed(node, parents.get(shape, (shape,))[0])) if after
              else kept.report_graph)
     started = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     return Report(with_context(findings, store), kept.rules, kept.engine, started, time.perf_counter() - clock,

@@ -78,7 +78,8 @@ class KnowledgeBase:
     _full_validation: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _baseline: Report | None = field(default=None, repr=False)
     # The resources the neighbourhood-checked writes touched since `_baseline` was last brought up to date.
-    _touched: set[str] = field(default_factory=set, repr=False)
+    _touched: set[str] = field(default_factory=set, repr=False)  # every rule's findings to refresh around these
+    _touched_near: set[str] = field(default_factory=set, repr=False)  # the rules' without a SPARQL constraint
     _ontology: bytes | None = field(default=None, repr=False)  # gate.ontology_context, kept until it can change
     _shapes: bytes | None = field(default=None, repr=False)  # the shapes graph, kept until the next load
     _schema: retraction.Schema | None = field(default=None, repr=False)  # what reasoning reads, kept likewise
@@ -172,6 +173,7 @@ class KnowledgeBase:
             try:
                 with self._marked(LOADING):
                     self._baseline, self._touched, self._ontology, self._shapes, self._schema = None, set(), None, None, None
+                    self._touched_near = set()
                     report = loader.load(self.store, self.settings, progress, drop_unmanaged,
                                          trust_manifest=not interrupted_before)
                     self.changes.record("load", graphs=report.graphs, complete=False)
@@ -431,6 +433,13 @@ class KnowledgeBase:
                 # Judged exactly on the neighbourhood: what it found there is the kept report's update.
                 self._baseline = updated_report(self._baseline, result, self.store, self._shapes_graph(),
                                                 recontext=entailed or _names_any(delta, context_terms()))
+            elif local and reach.complete and self._baseline is not None and not delta.changes_schema():
+                # A large store: the SPARQL rules' findings are exact from the gate (their walk follows every
+                # link); the others, and every finding's labels and owner, are brought up to date around the
+                # change when the report is next read.
+                self._baseline = updated_report(self._baseline, result, self.store, self._shapes_graph(),
+                                                recontext=False, near=False)
+                self._touched_near |= delta.touched()
             elif local:
                 self._touched |= delta.touched()  # the kept report is brought up to date there when next read
             if not local or delta.changes_schema():
@@ -451,7 +460,7 @@ class KnowledgeBase:
             return None
         found = far_reach(self.store, delta, self._shapes_graph(keep), self._ontology_context(keep))
         if found is None and self._large():
-            return FarReach()
+            return FarReach(complete=False)
         return found
 
     def _large(self) -> bool:
@@ -481,7 +490,7 @@ class KnowledgeBase:
             if delta.removed:
                 return self.refresh_inferences(delta)
             return self.add_inferences(set(delta.added))
-        self._baseline, self._touched = result.report, set()  # the store now holds exactly what was validated
+        self._baseline, self._touched, self._touched_near = result.report, set(), set()  # exactly what was validated
         self._size = None
         return self.refresh_inferences()
 
@@ -495,7 +504,7 @@ class KnowledgeBase:
             raise error
         try:
             return self._judge(change, delta, self._local_reach(delta, keep=False),
-                               lambda: None if self._touched else self._baseline, keep=False)
+                               lambda: None if self._stale() else self._baseline, keep=False)
         finally:
             self._dry_runs.release()
 
@@ -507,7 +516,7 @@ class KnowledgeBase:
         report = validate_store(self.store, engine)
         with self._write_lock:
             if self.generation == before and engine is None:  # exact for the store as it is: kept from now on
-                self._baseline, self._touched = report, set()
+                self._baseline, self._touched, self._touched_near = report, set(), set()
             if record:
                 record_run(self.store, report)
                 self._published()
@@ -520,13 +529,13 @@ class KnowledgeBase:
         around that (`gate.refreshed_report`), never the whole store. Only after a load, or while no result is
         kept, is it redone here in full."""
         baseline = self._baseline
-        if baseline is not None and self._touched:
+        if baseline is not None and self._stale():
             with self._write_lock:
                 baseline = self._kept_report()
         if baseline is not None:
             return baseline
         with self._full_validation:  # viewers arriving together wait for one validation, not one each
-            return self._baseline if self._baseline is not None and not self._touched else self.validate()
+            return self._baseline if self._baseline is not None and not self._stale() else self.validate()
 
     def prepare_report(self, say: Callable[[str], None] = lambda _: None) -> threading.Thread:
         """Start the first full validation in the background as the server starts, so the first page that shows
@@ -545,11 +554,16 @@ class KnowledgeBase:
 
     def _kept_report(self) -> Report | None:
         """Under the write lock: the kept full report, brought up to date around what writes touched since."""
-        if self._baseline is not None and self._touched:
+        if self._baseline is not None and self._stale():
             self._baseline = refreshed_report(self._baseline, self._touched, self.store,
-                                              ontology_nt=self._ontology_context(), shapes_nt=self._shapes_graph())
-            self._touched = set()
+                                              ontology_nt=self._ontology_context(), shapes_nt=self._shapes_graph(),
+                                              near_only=self._touched_near)
+            self._touched, self._touched_near = set(), set()
         return self._baseline
+
+    def _stale(self) -> bool:
+        """Whether writes since the kept report left findings to bring up to date (`_kept_report`)."""
+        return bool(self._touched or self._touched_near)
 
     def _ontology_context(self, keep: bool = True) -> bytes:
         ontology = self._ontology
