@@ -165,6 +165,99 @@ IN_FILE = ox.Triple(A, HAS_PART, ox.NamedNode("http://e/b"))  # data/org/units.t
 NEW = ox.Triple(A, HAS_PART, ox.NamedNode("http://e/w"))
 
 
+@pytest.fixture
+def kb_on_disk(tmp_path):
+    settings = make_project(tmp_path / "project")
+    (tmp_path / "project" / "data" / "more.ttl").write_text("@prefix : <http://e/> . :x :hasPart :y .\n")
+    settings.store_dir = tmp_path / "store"
+    kb = KnowledgeBase.open(settings)
+    kb.load()
+    yield kb
+    kb.close()
+
+
+@pytest.fixture
+def digested(monkeypatch) -> list[str]:
+    """The live graphs whose whole content each load reads for its digest (a staged graph's is not listed)."""
+    seen: list[str] = []
+    digest = loader.content_digest
+
+    def spy(store, graph):
+        if not graph.startswith(loader.STAGING_PREFIX):
+            seen.append(graph)
+        return digest(store, graph)
+    monkeypatch.setattr(loader, "content_digest", spy)
+    return seen
+
+
+def test_a_write_to_one_graph_reloads_that_graph_alone_and_reads_no_other_graph_whole(kb_on_disk, parsed, digested):
+    kb = kb_on_disk
+    kb.apply(Delta(MORE, added=(NEW,)))  # a triple that units.ttl's subject gets in another file's graph
+    kb.apply(Delta(UNITS, removed=(IN_FILE,)))  # removed from whichever graph holds it: units
+    report = kb.load()
+    assert parsed == ["data/more.ttl", "data/org/units.ttl"] and digested == [] and report.reasoned
+    assert sorted(report.skipped) == sorted([ONTOLOGY_GRAPH, SHAPES_GRAPH])
+    assert same_without_blank_labels(quads(kb.store), fresh_load(kb.settings))
+    parsed.clear()
+    kb.apply(Delta(UNITS, added=(NEW,)))
+    report = kb.load()
+    assert parsed == ["data/org/units.ttl"] and digested == [] and MORE in report.skipped
+    assert same_without_blank_labels(quads(kb.store), fresh_load(kb.settings))
+
+
+def test_a_write_undone_by_another_is_found_unchanged_and_nothing_is_reloaded_or_reasoned(kb_on_disk, parsed,
+                                                                                       digested):
+    """Found unchanged (not reloaded): each noted triple is held again as it was at the last load. The
+    entailments the writes changed and changed back are the store's own (kept up to date by every write)."""
+    kb = kb_on_disk
+    before = quads(kb.store)
+    kb.apply(Delta(UNITS, removed=(IN_FILE,)))
+    assert not kb.store.ask(f"ASK {{ GRAPH <{INFERRED_GRAPH}> {{ <http://e/b> <http://e/partOf> <http://e/a> }} }}")
+    kb.apply(Delta(UNITS, added=(IN_FILE, NEW)))
+    kb.apply(Delta(UNITS, removed=(NEW,)))
+    kb.apply(Delta(UNITS, added=(IN_FILE,)))  # already held: no change
+    assert quads(kb.store) - {q for q in quads(kb.store) if q.graph_name.value == loader.LOAD_MANIFEST_GRAPH} == \
+        before - {q for q in before if q.graph_name.value == loader.LOAD_MANIFEST_GRAPH}
+    report = kb.load()
+    assert parsed == [] and digested == [] and not report.reasoned
+    assert report.skipped == sorted([ONTOLOGY_GRAPH, SHAPES_GRAPH, UNITS, MORE])
+    assert quads(kb.store) == before  # the manifest too: what the writes noted is forgotten
+    assert same_without_blank_labels(quads(kb.store), fresh_load(kb.settings))
+
+
+def test_writes_not_known_triple_by_triple_have_their_graphs_compared_in_full(kb_on_disk, parsed, digested):
+    kb = kb_on_disk
+    blank = ox.Triple(A, HAS_PART, ox.BlankNode())
+    kb.apply(Delta(UNITS, added=(blank,), removed=(IN_FILE,)))  # as many triples; a blank node cannot be looked
+    # up, so the graph is compared in full
+    report = kb.load()
+    assert digested == [UNITS] and parsed == ["data/org/units.ttl"] and report.reasoned
+    assert same_without_blank_labels(quads(kb.store), fresh_load(kb.settings))
+    digested.clear()
+    parsed.clear()
+    many = tuple(ox.Triple(A, HAS_PART, ox.NamedNode(f"http://e/n{i}")) for i in range(loader.JOURNAL_MAX + 1))
+    kb.apply(Delta(MORE, added=many))
+    kb.apply(Delta(MORE, removed=many))  # undone: found unchanged by its digest
+    report = kb.load()
+    assert digested == [MORE] and parsed == [] and not report.reasoned
+    digested.clear()
+    kb.replace_graph(DATA_GRAPH_PREFIX + "imported", [NEW])  # not known by graph: every graph is compared
+    report = kb.load()
+    assert sorted(digested) == sorted([ONTOLOGY_GRAPH, SHAPES_GRAPH, UNITS, MORE, DATA_GRAPH_PREFIX + "imported"])
+    assert parsed == [] and report.kept == [DATA_GRAPH_PREFIX + "imported"]
+
+
+def test_a_graph_written_only_through_the_api_is_still_seen_changed_after_a_noted_write(kb_on_disk, parsed):
+    kb = kb_on_disk
+    api_graph = DATA_GRAPH_PREFIX + "imported/crm"
+    kb.apply(Delta(api_graph, added=(ox.Triple(ox.NamedNode("http://e/c"), HAS_PART, ox.NamedNode("http://e/d")),)))
+    kb.load()
+    kb.apply(Delta(api_graph, added=(ox.Triple(ox.NamedNode("http://e/c"), HAS_PART, ox.NamedNode("http://e/e")),)))
+    report = kb.load()
+    assert parsed == [] and report.kept == [api_graph] and report.reasoned
+    assert not kb.load().reasoned
+
+
 def test_noted_writes_on_a_remote_store(oxigraph_server, tmp_path):
     """The notes are plain SPARQL 1.1 on a SPARQL server too: a write undone is found unchanged, one that
     stays has its graph reloaded."""

@@ -427,6 +427,7 @@ class KnowledgeBase:
                 violations = sum(1 for f in result.new_findings if f.severity == "Violation")
                 raise GateRefused(f"the change was refused: it would add {violations} governance violation(s); "
                                   "nothing was stored", result.as_json())
+            self._note_write(delta, quads)
             with self._marked(WRITING):
                 entailed = self._commit(change, result, delta, local)
             if exact and self._baseline is not None and not self._touched:
@@ -450,6 +451,17 @@ class KnowledgeBase:
             self.modified = dt.datetime.now(dt.UTC).replace(microsecond=0)
             self._published()
             return result
+
+    def _note_write(self, delta: Delta | None, quads: QuadChange | None) -> None:
+        """Before a write's change: what it may change, for the next load to check (`loader.note_write`)."""
+        if quads is not None:
+            loader.note_write(self.store, (*quads.added, *quads.removed))
+        elif delta is not None:
+            graph = ox.NamedNode(delta.graph)
+            loader.note_write(self.store, [ox.Quad(t.subject, t.predicate, t.object, graph) for t in delta.added],
+                              delta.removed)
+        else:
+            loader.note_write(self.store)  # not known by graph: the next load compares every graph's content
 
     def _local_reach(self, delta: Delta | None, keep: bool = True) -> FarReach | None:
         """How a change is judged: on its neighbourhood plus the SPARQL rules' reach (`gate.far_reach`, returned),
@@ -598,7 +610,6 @@ class KnowledgeBase:
         entailments with the transitive facts around them go into the inferred graph, and any of them that was an
         entailment leaves it (ekb.retraction). Out of that method's reach, everything is re-materialised.
         Whether the inferred graph changed (or may have)."""
-        loader.note_write(self.store)  # the next load compares what it would otherwise skip
         try:
             outcome = retraction.add_entailments(self.store, triples, reasoner_named(self.settings.reasoner),
                                                  schema=self._kept_schema())
@@ -613,7 +624,6 @@ class KnowledgeBase:
         disk the new graph is staged beside the store and only its difference is written (at 10^6 triples: one
         removal re-materialised in seconds instead of moving the whole inferred graph in one 40 s transaction).
         Whether the inferred graph changed (True when re-materialised: not compared)."""
-        loader.note_write(self.store)  # after a write: the next load compares what it would otherwise skip
         if delta is not None:
             reasoner = reasoner_named(self.settings.reasoner)
             try:
