@@ -30,6 +30,15 @@ def test_help_lists_every_command():
         assert own.returncode == 0 and own.stdout.startswith(f"usage: ekb {command}"), command
 
 
+def test_the_command_module_stays_light_to_import():
+    """`ekb serve`'s query workers and a load's reasoning workers are spawned, and a spawned process imports the
+    parent's __main__ (this module) again before it can work: importing the knowledge base there cost each of them
+    about 0.4 s of CPU, and made the server's first answer wait seconds on a busy machine."""
+    code = "import sys, ekb.cli; print(sorted(m for m in ('ekb.kb', 'ekb.api', 'rdflib') if m in sys.modules))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", f"ekb.cli imports {done.stdout.strip()}"
+
+
 def test_load_then_stats_on_disk_is_idempotent(tmp_path):
     project = tmp_path / "project"
     make_project(project)

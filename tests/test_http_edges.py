@@ -419,7 +419,7 @@ def test_serve_sets_the_server_s_timeouts_and_limits(monkeypatch):
             pass
 
     ran: dict = {}
-    monkeypatch.setattr(cli.KnowledgeBase, "open", staticmethod(Opened))
+    monkeypatch.setattr(KnowledgeBase, "open", staticmethod(Opened))
     monkeypatch.setattr(ekb.api, "create_app", lambda kb: ran.update(settings=kb.settings))
     monkeypatch.setattr(uvicorn, "run", lambda app, **options: ran.update(options))
     assert cli.main(["serve", "--max-connections", "50", "--body-timeout", "3"]) == 0

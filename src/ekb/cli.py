@@ -7,6 +7,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from rich.console import Console
@@ -16,11 +17,23 @@ from ekb import __version__
 from ekb.config import Settings, default_project_root
 from ekb.errors import EkbError, InputError, StoreUnavailable
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, SOLUTION_FORMATS, by_name
-from ekb.kb import KnowledgeBase
 from ekb.query_workers import Limits
+
+if TYPE_CHECKING:
+    from ekb.kb import KnowledgeBase
 
 err_console = Console(stderr=True, highlight=False)
 out_console = Console(highlight=False)
+
+
+def _kb_open(settings: Settings) -> KnowledgeBase:
+    """The knowledge base, imported only when a command opens it. Worker processes (the query workers of
+    `ekb serve`, the reasoning workers of a load) are spawned, and a spawned process imports the parent's
+    __main__ again, which is this module: importing ekb.kb here would cost each of them about 0.4 s of CPU,
+    seconds on a busy machine, before it can answer (the first answer of `ekb serve` waited for it)."""
+    from ekb.kb import KnowledgeBase
+
+    return KnowledgeBase.open(settings)
 
 
 def _store_options(parser: argparse.ArgumentParser) -> None:
@@ -199,7 +212,7 @@ def public_base_url(args: argparse.Namespace) -> str:
 
 
 def _open(args: argparse.Namespace, ensure_loaded: bool = True) -> KnowledgeBase:
-    kb = KnowledgeBase.open(_settings(args))
+    kb = _kb_open(_settings(args))
     if ensure_loaded and not args.endpoint and not args.store:
         _run_load(kb)  # an in-memory store starts empty: give the command something to work on
     return kb
@@ -242,7 +255,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     if not settings.store_dir and not settings.endpoint:  # query processes read snapshots: they need files
         scratch = tempfile.TemporaryDirectory(prefix="ekb-store-")
         settings.store_dir = Path(scratch.name) / "store"
-    kb = KnowledgeBase.open(settings)
+    kb = _kb_open(settings)
     for action in kb.recover():
         err_console.print(f"recovered: {action}", markup=False)
     if kb.interrupted_load() and not args.reload_model:
@@ -268,7 +281,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
 
 def cmd_load(args: argparse.Namespace) -> None:
-    kb = KnowledgeBase.open(_settings(args))
+    kb = _kb_open(_settings(args))
     kb.recover()
     _run_load(kb, drop_unmanaged=args.drop_api_graphs)
     _print_counts(kb)
@@ -425,7 +438,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         raise InputError("--engine sparql runs the shapes in a store; files are validated as written by "
                          "pyshacl-turbo (the default) or pyshacl")
     if args.history:
-        kb = KnowledgeBase.open(_settings(args))
+        kb = _kb_open(_settings(args))
         table = Table("run", "started", "violations", "warnings", "infos", "triples", title="governance history")
         for run in kb.history():
             table.add_row(run["run"].rsplit("/", 1)[-1], run["started"], str(run["violations"]), str(run["warnings"]),
