@@ -60,6 +60,9 @@ class RemoteStore(Store):
         self._row_cap: int | None = None
         self._row_cap_known = False
         self._http = httpx.Client(timeout=timeout_s)
+        # What was sent to each staging graph (`Sent`): its digest is computed from that instead of reading the
+        # graph back. Forgotten at any other write to the engine.
+        self._sent: dict[str, Sent] = {}
 
     # -- the engine ------------------------------------------------------------------------------------------
 
@@ -248,7 +251,7 @@ class RemoteStore(Store):
         return [{n: row[n] for n in names if row[n] is not None} for row in results]
 
     def graphs(self) -> list[str]:
-        rows = self._raw_select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } } ORDER BY ?g")
+        rows = self._raw_select(self.dialect.graphs_query)
         return [row["g"].value for row in rows if is_ekb_graph(row["g"].value, self.graph_prefixes)]
 
     def counts(self) -> dict[str, int]:
@@ -259,16 +262,24 @@ class RemoteStore(Store):
     def count(self, graph: str | None = None) -> int:
         if graph is None:
             return sum(self.counts().values())
+        sent = self._sent.get(graph)
+        if sent is not None and sent.count is not None:  # counted since the last write (a load counts, then digests)
+            return sent.count
         rows = self._raw_select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {ox.NamedNode(graph)} {{ ?s ?p ?o }} }}")
+        if sent is not None:
+            sent.count = int(rows[0]["n"].value)
         return int(rows[0]["n"].value)
 
-    def graph_triples(self, graph: str) -> list[ox.Triple]:
-        """Every triple of one graph, read in pages below the engine's row cap and checked against COUNT."""
+    def graph_triples(self, graph: str, where: str = "") -> list[ox.Triple]:
+        """Every triple of one graph (those that pass the FILTER `where`, if given), read in pages below the
+        engine's row cap and checked against COUNT."""
         g = ox.NamedNode(graph)
-        expected = self.count(graph)
+        pattern = f"GRAPH {g} {{ ?s ?p ?o {where} }}"
+        expected = int(self._raw_select(f"SELECT (COUNT(*) AS ?n) WHERE {{ {pattern} }}")[0]["n"].value) if where \
+            else self.count(graph)
         cap = self.row_cap()
         page = None if cap is None else min(cap - 1, 100_000)
-        construct = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {g} {{ ?s ?p ?o }} }}"
+        construct = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ {pattern} }}"
         if page is None or expected < page:
             pages = [construct]
         else:  # no ORDER BY: Virtuoso sorts at most ResultSetMaxRows rows; the count check below catches a drift
@@ -288,8 +299,63 @@ class RemoteStore(Store):
                 for g in ([graph] if graph else self.graphs()) for t in self.graph_triples(g)]
 
     def graph_ntriples(self, graph: str) -> bytes:
-        """One graph as canonical N-Triples (pyoxigraph's, whatever the engine's own spacing and labels)."""
-        return ox.serialize(self.graph_triples(graph), format=ox.RdfFormat.N_TRIPLES)
+        """One graph as canonical N-Triples (pyoxigraph's, whatever the engine's own spacing and labels). A staging
+        graph ekb filled itself since it was empty (a load's digest of what it staged) is not read back whole: see
+        `_ntriples_as_sent`."""
+        sent = self._sent.get(graph)
+        body = self._ntriples_as_sent(graph, sent) if sent is not None and sent.size() >= AS_SENT_FROM else None
+        return body if body is not None else ox.serialize(self.graph_triples(graph), format=ox.RdfFormat.N_TRIPLES)
+
+    def _ntriples_as_sent(self, graph: str, sent: Sent) -> bytes | None:
+        """The staging graph as the engine keeps it, from what was sent. The engines keep IRIs, blank nodes and
+        strings exactly as sent, and literals with a datatype or a language tag in forms of their own
+        (`"0.20"^^xsd:decimal` -> `"0.2"` on both; Virtuoso also `"Hello"@en-US` -> `@en-us`, `"P1D"^^xsd:duration`
+        -> `"86400.0"`: tests/test_virtuoso.py sends each kind and compares the digests). So the engine is asked
+        what it makes of each distinct such literal sent (`_stored_forms`: one small graph sent and read back),
+        and the triples are those sent with each of these literals in the form the engine keeps. Checked per graph:
+        the engine's COUNT of the graph must equal the number of distinct triples so computed (Virtuoso keeps
+        equal numbers of one subject and property, `"01"^^xsd:integer`, `"1.0E0"^^xsd:double`, `true`, as one
+        triple), else, and for RDF-star, the graph is read back whole (None)."""
+        if sent.unsupported:
+            return None
+        lines = set(sent.lines)
+        if sent.probed:
+            split = [line.split(b" ", 2) for line in sent.probed]  # subject, predicate, `object .`: no IRI or
+            objects = list(dict.fromkeys(rest[:-2] for _, _, rest in split))  # blank node label holds a space
+            stored = self._stored_forms(graph, objects)
+            if stored is None:
+                return None
+            lines.update(b" ".join((subject, predicate, stored[rest[:-2]], b".")) for subject, predicate, rest in split)
+        if self.count(graph) != len(lines):
+            return None
+        return b"".join(sorted(line + b"\n" for line in lines))
+
+    def _stored_forms(self, graph: str, literals: list[bytes]) -> dict[bytes, bytes] | None:
+        """Each literal (as pyoxigraph writes it in N-Triples) -> as the engine keeps it: sent as the objects of
+        one probe graph beside `graph` (a staging graph too), read back, dropped. None if the probe does not
+        come back whole."""
+        probe = f"{graph}/stored-forms"
+        subject = "urn:ekb:stored-form:"
+        body = b"".join(b"<%s%d> <%sof> %s .\n" % (subject.encode(), n, subject.encode(), literal)
+                        for n, literal in enumerate(literals))
+        try:
+            lines = body.splitlines(keepends=True)
+            size = self.dialect.load_chunk if self.dialect.graph_store_path else self.dialect.update_chunk
+            for i in range(0, len(lines), size):  # in the chunks of a load (no blank node: any cut will do)
+                chunk = b"".join(lines[i:i + size])
+                if self.dialect.graph_store_path:
+                    self._post_ntriples(probe, chunk, bulk=len(lines[i:i + size]) >= self.dialect.staging_load_from)
+                else:
+                    text = chunk.decode("utf-8")
+                    self._send_update(f"INSERT DATA {{ GRAPH {ox.NamedNode(probe)} {{ {text} }} }}", keep_sent=True)
+            forms: dict[bytes, bytes] = {}
+            for t in self.graph_triples(probe):
+                n = int(t.subject.value[len(subject):]) if isinstance(t.subject, ox.NamedNode) else -1
+                if 0 <= n < len(literals) and isinstance(t.object, ox.Literal):
+                    forms[literals[n]] = str(t.object).encode("utf-8")
+        finally:
+            self._send_update(f"DROP SILENT GRAPH {ox.NamedNode(probe)}", keep_sent=True)
+        return forms if len(forms) == len(literals) else None
 
     def export(self, fmt: Format, graph: str | None = None) -> bytes:
         if fmt.engine.supports_datasets:
@@ -317,7 +383,9 @@ class RemoteStore(Store):
             return
         self._send_update(sparql, base_iri)
 
-    def _send_update(self, sparql: str, base_iri: str | None = None) -> None:
+    def _send_update(self, sparql: str, base_iri: str | None = None, keep_sent: bool = False) -> None:
+        if not keep_sent:
+            self._sent.clear()  # any write may change a staging graph: what was sent to it is no longer its content
         text = rewrite_update(with_base(sparql, base_iri), self.dialect)
         self._send(self.update_endpoint, content=text.encode("utf-8"),
                    shift=len(base_prefix(base_iri)) if base_iri else 0,
@@ -381,17 +449,39 @@ class RemoteStore(Store):
         self.add_triples(graph, triples)
 
     def add_triples(self, graph: str, triples: list[ox.Triple]) -> None:
+        """Add triples to a graph in bounded chunks (Graph Store POST where the engine has it, else INSERT DATA).
+        Into a staging graph: large chunks without a transaction where the engine offers that
+        (`staging_load_param`), and what was sent is kept (`Sent`) while it is all the graph holds."""
         dialect = self.dialect
         size = dialect.load_chunk if dialect.graph_store_path else dialect.update_chunk
         target = ox.NamedNode(graph)
-        for chunk in blank_node_chunks(triples, size):
-            body = ox.serialize(chunk, format=ox.RdfFormat.N_TRIPLES)
-            if dialect.graph_store_path:
-                url = str(httpx.URL(self.endpoint).copy_with(path=dialect.graph_store_path, query=None))
-                self._send(url, params={dialect.graph_store_param: graph}, content=body,
-                           headers={"Content-Type": N_TRIPLES})
-            else:
-                self.update(f"INSERT DATA {{ GRAPH {target} {{\n{body.decode('utf-8')}\n}} }}")
+        staging = graph.startswith(STAGING_PREFIX)
+        sent = self._sent.get(graph)
+        if staging and sent is None:  # what the graph held before, if anything, shows in the COUNT check
+            sent = self._sent[graph] = Sent()
+        try:
+            for chunk in blank_node_chunks(triples, size):
+                body = ox.serialize(chunk, format=ox.RdfFormat.N_TRIPLES)
+                if dialect.graph_store_path:
+                    self._post_ntriples(graph, body, staging and len(chunk) >= dialect.staging_load_from)
+                else:
+                    self.check_ekb_graphs([graph])
+                    self._send_update(f"INSERT DATA {{ GRAPH {target} {{\n{body.decode('utf-8')}\n}} }}", keep_sent=True)
+                if sent is not None:
+                    sent.add(body)
+        except BaseException:
+            self._sent.pop(graph, None)
+            raise
+
+    def _post_ntriples(self, graph: str, body: bytes, bulk: bool) -> None:
+        """A Graph Store POST of N-Triples into `graph`; `bulk` (a large chunk for a staging graph): without a
+        transaction where the engine offers that."""
+        dialect = self.dialect
+        url = str(httpx.URL(self.endpoint).copy_with(path=dialect.graph_store_path, query=None))
+        params = {dialect.graph_store_param: graph}
+        if bulk and dialect.staging_load_param:
+            params[dialect.staging_load_param] = ""
+        self._send(url, params=params, content=body, headers={"Content-Type": N_TRIPLES})
 
     def replace_graphs(self, graphs: Mapping[str, bytes], drop: Iterable[str] = ()) -> None:
         """Replace several graphs and drop others, atomically: each graph is staged in chunks, then one update
@@ -408,6 +498,20 @@ class RemoteStore(Store):
             leftovers = [g for g in self.graphs() if g.startswith(run)]
             if leftovers:
                 self.update(" ;\n".join(f"DROP SILENT GRAPH {ox.NamedNode(g)}" for g in leftovers))
+
+    def swap(self, staged: Mapping[str, str], drop: Iterable[str] = ()) -> None:
+        """Move staging graphs onto their live names and drop others: in one update (atomic where the engine
+        applies a request atomically: Oxigraph), or, on an engine that does not (`swap_per_graph`: Virtuoso,
+        whose transaction log a 10^6 swap exceeds), one request per graph, `MOVE staging TO live` (which replaces
+        the live graph), then one per graph dropped: each graph is replaced whole, but a reader between two
+        requests sees some graphs new and others not yet."""
+        if not self.dialect.swap_per_graph:
+            return super().swap(staged, drop)
+        self.check_ekb_graphs([*staged, *staged.values(), *drop])
+        for live, staging in staged.items():
+            self._send_update(f"MOVE SILENT GRAPH {ox.NamedNode(staging)} TO {ox.NamedNode(live)}")
+        for g in drop:
+            self._send_update(f"DROP SILENT GRAPH {ox.NamedNode(g)}")
 
     def close(self) -> None:
         self._http.close()
@@ -429,6 +533,40 @@ class RemoteStore(Store):
         if response.status_code == 400:
             raise QuerySyntaxError(f"the SPARQL server rejected the request: {_unshifted(response.text.strip(), shift)}")
         raise StoreUnavailable(f"the SPARQL server at {url} answered {response.status_code}: {response.text.strip()[:500]}")
+
+
+# The size (triples sent) from which a staging graph's content is computed from what was sent: below it, reading
+# the graph back (a COUNT and a page or two) costs less than the probe of its literals (four requests).
+AS_SENT_FROM = 20_000
+# An N-Triples line of pyoxigraph's whose object is a literal with a datatype or a language tag: it ends
+# `"^^<datatype> .` or `"@tag .` (strings are written without a datatype; inside a lexical form every quote is
+# escaped, so `"^^<` or `"@` only closes the object).
+PROBED_LINE = re.compile(rb'"(?:\^\^<[^>]*>|@[A-Za-z0-9-]+) \.$')
+
+
+class Sent:
+    """What was sent to a staging graph, as pyoxigraph's distinct N-Triples lines: those whose object is a literal
+    with a datatype or a language tag apart (`probed`: the engine may keep it in another form), and whether a line
+    was RDF-star."""
+
+    def __init__(self) -> None:
+        self.lines: set[bytes] = set()
+        self.probed: set[bytes] = set()
+        self.unsupported = False
+        self.count: int | None = None  # the engine's COUNT of the graph, once asked
+
+    def size(self) -> int:
+        return len(self.lines) + len(self.probed)
+
+    def add(self, body: bytes) -> None:
+        self.count = None
+        for line in body.splitlines():
+            if b"<<" in line:  # a quoted triple: read back instead
+                self.unsupported = True
+            elif PROBED_LINE.search(line):
+                self.probed.add(line)
+            elif line:
+                self.lines.add(line)
 
 
 def by_graph(quads: Iterable[ox.Quad]) -> dict[str, list[ox.Triple]]:
