@@ -247,6 +247,12 @@ SH_PATH, SH_INVERSE, SH_ALTERNATIVE, SH_SPARQL = (SH + n for n in ("path", "inve
 def near_exact(shapes_nt: bytes) -> bool:
     """Whether every rule without a SPARQL constraint reads within the neighbourhood (see above)."""
     graph = rdflib.Graph().parse(data=shapes_nt, format="nt")
+    kinds = (rdflib.URIRef(SH + c) for c in ("ConstraintComponent", "SPARQLTarget"))
+    if any(True for p in BEYOND_CORE for _ in graph.triples((None, rdflib.URIRef(SH + p), None))) or any(
+            True for kind in kinds for _ in graph.subjects(rdflib.RDF.type, kind)):
+        return False  # SHACL-AF targets and rules, SPARQL-based constraint components: they read anywhere
+    if any(not set(graph.subjects(rdflib.URIRef(SH_SPARQL), holder)) for holder, _, _ in sparql_texts(graph)):
+        return False  # a SPARQL text that is not a rule's sh:sparql constraint (see `rule_reach`)
     for path in graph.objects(None, rdflib.URIRef(SH_PATH)):
         if not _one_link(graph, path):
             return False
@@ -254,7 +260,26 @@ def near_exact(shapes_nt: bytes) -> bool:
         for nested in _members(graph, graph.objects(None, rdflib.URIRef(link))):
             if any(_members(graph, graph.objects(nested, rdflib.URIRef(deeper))) for deeper in SHAPE_LINKS[:-1]):
                 return False
+            for prop in graph.objects(nested, rdflib.URIRef(SH + "property")):  # its values' own values: no deeper
+                if any(True for deeper in (*SHAPE_LINKS[:-1], SH + "class") for _ in graph.objects(prop, rdflib.URIRef(deeper))):
+                    return False
     return True
+
+
+BEYOND_CORE = ("target", "rule", "validator", "nodeValidator", "propertyValidator")
+
+
+def removed_from_view(store: Store, delta: Delta) -> frozenset[ox.Triple]:
+    """The triples a change removes from what validation reads: a write never removes a triple from a graph only
+    `ekb load` writes (`Delta.apply`), so one the ontology also states stays."""
+    if not delta.removed:
+        return frozenset()
+    if isinstance(store, EmbeddedStore):
+        protected = {ox.NamedNode(g) for g in PROTECTED_GRAPHS}
+        return frozenset(t for t in delta.removed if not any(
+            q.graph_name in protected for q in store.engine.quads_for_pattern(t.subject, t.predicate, t.object, None)))
+    graphs = " ".join(f"<{g}>" for g in PROTECTED_GRAPHS)
+    return frozenset(t for t in delta.removed if not store.ask(f"ASK {{ VALUES ?g {{ {graphs} }} GRAPH ?g {{ {t} }} }}"))
 
 
 @lru_cache(maxsize=4)
@@ -279,7 +304,7 @@ def far_reach(store: Store, delta: Delta, shapes_nt: bytes, ontology_nt: bytes) 
     states a property axiom (the closure every rule reads changes), or a rule or the walk is unbounded."""
     if delta.changes_schema() or not near_exact(shapes_nt):
         return None
-    found = reach(store, shapes_nt, _parsed(ontology_nt), frozenset(delta.added), frozenset(delta.removed))
+    found = reach(store, shapes_nt, _parsed(ontology_nt), frozenset(delta.added), removed_from_view(store, delta))
     return None if found is None else FarReach(frozenset(found[0]), frozenset(found[1]))
 
 
@@ -332,7 +357,7 @@ def check_delta(store: Store, delta: Delta, engine: ShaclEngine | None = None,
     near = touched | ring
     focus = sorted(near | far.foci)
     # As `Delta.apply` on a store holding the neighbourhood in a data graph and the ontology in its own.
-    after_triples = (triples - set(delta.removed)) | set(delta.added) | context
+    after_triples = (triples - removed_from_view(store, delta)) | set(delta.added) | context
     after = validate_triples(after_triples, shapes, store, engine, focus, enrich=False)
     # At a node only the SPARQL rules' reach brought in, the other rules read an incomplete neighbourhood: equal
     # before and after (the change lies more than one link away), but not the store's findings: left out.

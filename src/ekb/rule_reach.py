@@ -106,9 +106,25 @@ def rule_edges(shapes_nt: bytes) -> dict[str, tuple[Edge, ...]] | None:
                 edges.extend(Edge(THIS, _shape_path(graph, p), value, (-2 - n,)) for p in graph.objects(prop, SH_PATH))
                 edges.append(Edge(value, ("p", RDF_TYPE), None, (-2 - n,)))
             _check_joined(shape, edges)
+            _check_bound(shape, edges)
+            if any(True for link in NESTED for _ in graph.subjects(link, node)) or (None, rdflib.RDF.first, node) in graph:
+                raise Unbounded(f"{shape}: also a nested shape (validated where another shape reaches it)")
     except Unbounded:
         return None
     return {shape: tuple(edges) for shape, edges in rules.items()}
+
+
+def _check_bound(shape: str, edges: list[Edge]) -> None:
+    """Every variable of a pattern must be bound from `$this` by patterns every solution with that one matches
+    (a variable bound only inside an OPTIONAL or one UNION branch and used outside it may stay unbound there,
+    and the pattern then reads anywhere in the store)."""
+    frozen = tuple(edges)
+    for e in frozen:
+        for variable in (e.start, e.end):
+            if isinstance(variable, str) and variable != THIS:
+                for choice in _choices(frozen, e):
+                    if _route(frozen, variable, e, True, choice) is None:
+                        raise Unbounded(f"{shape}: ?{variable} may be unbound where {e} reads it")
 
 
 def _only(graph: rdflib.Graph, node, allowed: set[str], shape: str) -> None:
@@ -457,19 +473,25 @@ def reach(store: Store, shapes_nt: bytes, context: frozenset[ox.Triple], added: 
                     candidates.add(t.subject)  # a type makes (or unmakes) a target
                 for e in edges:
                     starts, ends = _touching(walk, e, t)
-                    for variable, nodes in ((e.start, starts), (e.end, ends)):
-                        if not isinstance(variable, str) or not nodes:
-                            continue
-                        if variable == THIS:
-                            candidates |= nodes
-                            continue
-                        for choice in _choices(edges, e):  # a solution takes one of them: each is followed
-                            chain = _route(edges, variable, e, False, choice) or \
-                                _route(edges, variable, e, True, choice)
-                            if chain is None:
-                                raise Unbounded(f"no chain of patterns from ?{variable} to $this")
+                    ends_of = [(v, nodes) for v, nodes in ((e.start, starts), (e.end, ends))
+                               if isinstance(v, str) and nodes]
+                    if any(v == THIS for v, _ in ends_of):
+                        candidates |= next(nodes for v, nodes in ends_of if v == THIS)
+                        continue
+                    for choice in _choices(edges, e):  # a solution takes one of them: each is followed
+                        # A solution using the triple binds both ends: following one of them finds every focus
+                        # (the one nearer `$this`: from a scope or a class, the other would reach half the store).
+                        routes = [(chain, nodes) for v, nodes in ends_of
+                                  for chain in [_route(edges, v, e, False, choice) or _route(edges, v, e, True, choice)]
+                                  if chain is not None]
+                        if ends_of and not routes:
+                            raise Unbounded(f"no chain of patterns from {e} to $this")
+                        if routes:
+                            chain, nodes = min(routes, key=lambda r: len(r[0]))
                             candidates |= _follow(walk, chain, set(nodes))
-            foci |= {c.value for c in candidates if isinstance(c, ox.NamedNode)}
+            if any(not isinstance(c, ox.NamedNode) for c in candidates):
+                raise Unbounded("a focus that is a literal or a blank node (the neighbourhood check names IRIs)")
+            foci |= {c.value for c in candidates}
         if foci:  # every rule is validated at every such node (one validation): each reads there what it needs
             for edges in rules.values():
                 _read_at(walk, edges, {ox.NamedNode(f) for f in foci})
