@@ -501,23 +501,21 @@ def reach(store: Store, shapes_nt: bytes, context: frozenset[ox.Triple], added: 
 
 
 def _read_at(walk: Walk, edges: tuple[Edge, ...], foci: set[Node]) -> None:
-    """Walk every pattern, both ways, from the nodes its variables reach from `foci` (`$this`), until no variable
-    reaches more: every node a solution can bind a variable to is reached, whichever patterns bind it there
-    (a first-found route may go through an OPTIONAL that a solution does not match)."""
-    bound: dict[str, set[Node]] = {THIS: set(foci)}
-    walked: dict[tuple[int, bool], set[Node]] = {}
-    changed = True
-    while changed:
-        changed = False
-        for n, e in enumerate(edges):
-            for here, there, forward in ((e.start, e.end, True), (e.end, e.start, False)):
-                if not isinstance(here, str) or here not in bound:
-                    continue
-                fresh = bound[here] - walked.get((n, forward), set())
-                if not fresh:
-                    continue
-                walked.setdefault((n, forward), set()).update(fresh)
-                reached = walk.forward(e.path, fresh) if forward else walk.backward(e.path, fresh)
-                if isinstance(there, str) and there != THIS and not reached <= bound.get(there, set()):
-                    bound.setdefault(there, set()).update(reached)
-                    changed = True
+    """Read every pattern at `foci` (`$this`): from the nodes one of its ends can be bound to, found by following
+    from `foci` the shortest chain of patterns that every solution matching it matches too (`_check_bound` made
+    sure there is one, whichever UNION branches a solution takes). Every match a solution at those foci can use
+    (OPTIONAL and NOT EXISTS included) is read; a pattern is never walked from a node many things share (a
+    scope, a class) unless that is the only way in."""
+    for e in edges:
+        ends = [v for v in (e.start, e.end) if isinstance(v, str)]
+        for choice in _choices(edges, e):
+            routes = [(v, [] if v == THIS else _route(edges, v, e, False, choice) or _route(edges, v, e, True, choice))
+                      for v in ends]
+            variable, chain = min(((v, r) for v, r in routes if r is not None), key=lambda vr: len(vr[1]))
+            nodes = set(foci)
+            for edge, toward_this in reversed(chain):  # from `$this` out to the variable
+                nodes = walk.backward(edge.path, nodes) if toward_this else walk.forward(edge.path, nodes)
+            if variable == e.start:
+                walk.forward(e.path, nodes)
+            else:
+                walk.backward(e.path, nodes)
