@@ -394,18 +394,18 @@ def _in_context(findings: list[Finding], store: Store, before: set[ox.Triple], a
 
 
 def updated_report(kept: Report, result: GateResult, store: Store, shapes_nt: bytes, recontext: bool = True,
-                   near: bool = True) -> Report:
+                   with_near: bool = True) -> Report:
     """The kept full report after a write its gate judged exactly (every link followed, the SPARQL rules' reach
     walked): on the nodes of its neighbourhood, the findings of the rules without a SPARQL constraint are those it
     found after the change, and on the nodes of the SPARQL rules' reach, those rules' findings (exact there, and
     no other node's can have changed). No validation beyond the gate's own. The labels and owners of every
     finding are read again (`recontext`) unless the write cannot have changed them (the caller knows: it named
     nothing `interpretation.context_terms` reads and entailed nothing new); else only the new findings' are read.
-    Without `near` (a large store, whose neighbourhood skips hubs) only the SPARQL rules' findings are taken: the
+    Without `with_near` (a large store, whose neighbourhood skips hubs) only the SPARQL rules' findings are taken: the
     others are brought up to date when the report is next read (`refreshed_report`)."""
     clock = time.perf_counter()
     far, far_focus = far_rules(shapes_nt), result.far_focus
-    near = result.focus if near else frozenset()
+    near = result.focus if with_near else frozenset()
     _, parents = shape_tables(shapes_nt)
 
     def renewed(node: str, rule: str) -> bool:

@@ -439,7 +439,7 @@ class KnowledgeBase:
                 # link); the others, and every finding's labels and owner, are brought up to date around the
                 # change when the report is next read.
                 self._baseline = updated_report(self._baseline, result, self.store, self._shapes_graph(),
-                                                recontext=False, near=False)
+                                                recontext=False, with_near=False)
                 self._touched_near |= delta.touched()
             elif local:
                 self._touched |= delta.touched()  # the kept report is brought up to date there when next read

@@ -405,7 +405,13 @@ def _choices(edges: tuple[Edge, ...], touched: Edge) -> list[dict[int, int]]:
     return [{**fixed, **dict(zip(unions, picks, strict=True))} for picks in itertools.product((0, 1), repeat=len(unions))]
 
 
+def _way_in(edges: tuple[Edge, ...], variable: str, touched: Edge, choice: dict[int, int]) -> list[tuple[Edge, bool]] | None:
+    """`_route` from `variable` to `$this`, not through `touched` if there is such a chain ([] for `$this`)."""
+    return _route(edges, variable, touched, False, choice) or _route(edges, variable, touched, True, choice)
+
+
 def _follow(walk: Walk, chain: list[tuple[Edge, bool]], nodes: set[Node]) -> set[Node]:
+    """The nodes a chain of patterns leads to from `nodes` (each walked from its start if its flag says so)."""
     for edge, direction in chain:
         nodes = walk.forward(edge.path, nodes) if direction else walk.backward(edge.path, nodes)
     return nodes
@@ -469,9 +475,7 @@ def reach(store: Store, shapes_nt: bytes, context: frozenset[ox.Triple], added: 
         for edges in rules.values():
             candidates: set[Node] = set()
             for t in relevant:
-                if t.predicate.value == RDF_TYPE:
-                    candidates.add(t.subject)  # a type makes (or unmakes) a target
-                for e in edges:
+                for e in edges:  # a type that makes (or unmakes) a target: the `$this a ?` target pattern
                     starts, ends = _touching(walk, e, t)
                     ends_of = [(v, nodes) for v, nodes in ((e.start, starts), (e.end, ends))
                                if isinstance(v, str) and nodes]
@@ -482,8 +486,7 @@ def reach(store: Store, shapes_nt: bytes, context: frozenset[ox.Triple], added: 
                         # A solution using the triple binds both ends: following one of them finds every focus
                         # (the one nearer `$this`: from a scope or a class, the other would reach half the store).
                         routes = [(chain, nodes) for v, nodes in ends_of
-                                  for chain in [_route(edges, v, e, False, choice) or _route(edges, v, e, True, choice)]
-                                  if chain is not None]
+                                  for chain in [_way_in(edges, v, e, choice)] if chain is not None]
                         if ends_of and not routes:
                             raise Unbounded(f"no chain of patterns from {e} to $this")
                         if routes:
@@ -509,12 +512,10 @@ def _read_at(walk: Walk, edges: tuple[Edge, ...], foci: set[Node]) -> None:
     for e in edges:
         ends = [v for v in (e.start, e.end) if isinstance(v, str)]
         for choice in _choices(edges, e):
-            routes = [(v, [] if v == THIS else _route(edges, v, e, False, choice) or _route(edges, v, e, True, choice))
-                      for v in ends]
+            routes = [(v, _way_in(edges, v, e, choice)) for v in ends]
             variable, chain = min(((v, r) for v, r in routes if r is not None), key=lambda vr: len(vr[1]))
-            nodes = set(foci)
-            for edge, toward_this in reversed(chain):  # from `$this` out to the variable
-                nodes = walk.backward(edge.path, nodes) if toward_this else walk.forward(edge.path, nodes)
+            # From `$this` out to the variable: the chain walked backwards.
+            nodes = _follow(walk, [(edge, not toward_this) for edge, toward_this in reversed(chain)], set(foci))
             if variable == e.start:
                 walk.forward(e.path, nodes)
             else:
