@@ -393,19 +393,18 @@ def _in_context(findings: list[Finding], store: Store, before: set[ox.Triple], a
                             + with_context(fresh, scratch))
 
 
-def updated_report(kept: Report, result: GateResult, store: Store, shapes_nt: bytes, recontext: bool = True,
-                   with_near: bool = True) -> Report:
-    """The kept full report after a write its gate judged exactly (every link followed, the SPARQL rules' reach
-    walked): on the nodes of its neighbourhood, the findings of the rules without a SPARQL constraint are those it
-    found after the change, and on the nodes of the SPARQL rules' reach, those rules' findings (exact there, and
-    no other node's can have changed). No validation beyond the gate's own. The labels and owners of every
-    finding are read again (`recontext`) unless the write cannot have changed them (the caller knows: it named
-    nothing `interpretation.context_terms` reads and entailed nothing new); else only the new findings' are read.
-    Without `with_near` (a large store, whose neighbourhood skips hubs) only the SPARQL rules' findings are taken: the
-    others are brought up to date when the report is next read (`refreshed_report`)."""
+def updated_report(kept: Report, result: GateResult, store: Store, shapes_nt: bytes, recontext: bool = True) -> Report:
+    """The kept full report after a write its gate judged on its neighbourhood and the SPARQL rules' reach: on the nodes
+    of its neighbourhood, the findings of the rules without a SPARQL constraint are those it found after the change,
+    and on the nodes of the SPARQL rules' reach, those rules' findings (exact there, and no other node's can have
+    changed). No validation beyond the gate's own. The labels and owners of every finding are read again
+    (`recontext`) unless the write cannot have changed them (the caller knows: it named nothing
+    `interpretation.context_terms` reads and entailed nothing new, or it reads them later: `recontexted`); else only
+    the new findings' are read. On a large store the neighbourhood skips the incoming links of a hub: a rule without
+    a SPARQL constraint whose evidence lies behind one is not exact there (as `refreshed_report`)."""
     clock = time.perf_counter()
     far, far_focus = far_rules(shapes_nt), result.far_focus
-    near = result.focus if with_near else frozenset()
+    near = result.focus
     _, parents = shape_tables(shapes_nt)
 
     def renewed(node: str, rule: str) -> bool:
@@ -430,39 +429,33 @@ REPORT_READ_HOPS = 4
 
 
 def refreshed_report(kept: Report, touched: set[str], store: Store, engine: ShaclEngine | None = None,
-                     ontology_nt: bytes | None = None, shapes_nt: bytes | None = None,
-                     near_only: set[str] = frozenset()) -> Report:
+                     ontology_nt: bytes | None = None, shapes_nt: bytes | None = None) -> Report:
     """The kept full report after writes that touched `touched` (resources, as `Delta.touched`): the findings on
     every node within REPORT_FOCUS_HOPS links of them are validated again, on what lies within
-    REPORT_READ_HOPS links of those nodes, and replace the kept ones there; every other finding stands. Around
-    `near_only` (writes whose SPARQL rules' findings the gate already brought up to date, `updated_report`), only
-    the other rules' findings are replaced. Labels and owners are read again for all (a write can rename the
-    owner other findings name). Exact for the shipped rules (test_incremental compares it with a full
-    validation after random writes), as far as no hub (a node with more incoming links than `neighbourhood`
-    follows) lies on the way."""
+    REPORT_READ_HOPS links of those nodes, and replace the kept ones there; every other finding stands. Labels
+    and owners are read again for all (a write can rename the owner other findings name). Exact for the shipped
+    rules (test_incremental compares it with a full validation after random writes), as far as no hub (a node
+    with more incoming links than `neighbourhood` follows) lies on the way."""
     clock = time.perf_counter()
-    seeds = set(touched) | set(near_only)
-    triples, rings = neighbourhood_rings(store, seeds, REPORT_FOCUS_HOPS + REPORT_READ_HOPS)
-    focus = seeds.union(*rings[:REPORT_FOCUS_HOPS])
-    if not near_only:
-        every_rule = focus
-    elif touched:
-        every_rule = set(touched).union(*neighbourhood_rings(store, set(touched), REPORT_FOCUS_HOPS)[1])
-    else:
-        every_rule = set()
+    triples, rings = neighbourhood_rings(store, set(touched), REPORT_FOCUS_HOPS + REPORT_READ_HOPS)
+    focus = set(touched).union(*rings[:REPORT_FOCUS_HOPS])
     context = _parsed(ontology_nt if ontology_nt is not None else ontology_context(store))
     shapes = shapes_nt if shapes_nt is not None else store.graph_ntriples(SHAPES_GRAPH)
-    far = far_rules(shapes)
-    _, parents = shape_tables(shapes)
-
-    def renewed(node: str, rule: str) -> bool:
-        return node in every_rule or (node in focus and rule not in far)
     after = validate_triples(triples | context, shapes, store, engine, sorted(focus), enrich=False) if focus else None
-    findings = [f for f in kept.findings if not renewed(f.focus, f.rule)]
-    findings += [f for f in after.findings if renewed(f.focus, f.rule)] if after else []
-    graph = (replaced_results(kept.report_graph, after.report_graph,
-                              lambda node, shape: renewed(node, parents.get(shape, (shape,))[0])) if after
+    findings = [f for f in kept.findings if f.focus not in focus]
+    findings += after.findings if after else []
+    graph = (replaced_results(kept.report_graph, after.report_graph, lambda node, _shape: node in focus) if after
              else kept.report_graph)
     started = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     return Report(with_context(findings, store), kept.rules, kept.engine, started, time.perf_counter() - clock,
                   kept.triples, graph)
+
+
+def recontexted(kept: Report, store: Store) -> Report:
+    """The kept report with every finding's label, kind and owner read again from the store, nothing validated
+    again: after writes the gate judged, whose findings are kept exact, but which named a label, an owner or a
+    container that findings elsewhere show (`interpretation.context_terms`)."""
+    clock = time.perf_counter()
+    started = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return Report(with_context(kept.findings, store), kept.rules, kept.engine, started, time.perf_counter() - clock,
+                  kept.triples, kept.report_graph)

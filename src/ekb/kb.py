@@ -41,6 +41,7 @@ from ekb.gate import (
     check_delta,
     far_reach,
     ontology_context,
+    recontexted,
     refreshed_report,
     updated_report,
 )
@@ -79,7 +80,7 @@ class KnowledgeBase:
     _baseline: Report | None = field(default=None, repr=False)
     # The resources the neighbourhood-checked writes touched since `_baseline` was last brought up to date.
     _touched: set[str] = field(default_factory=set, repr=False)  # every rule's findings to refresh around these
-    _touched_near: set[str] = field(default_factory=set, repr=False)  # the rules' without a SPARQL constraint
+    _context_stale: bool = field(default=False, repr=False)  # the findings' labels and owners to read again
     _ontology: bytes | None = field(default=None, repr=False)  # gate.ontology_context, kept until it can change
     _shapes: bytes | None = field(default=None, repr=False)  # the shapes graph, kept until the next load
     _schema: retraction.Schema | None = field(default=None, repr=False)  # what reasoning reads, kept likewise
@@ -173,7 +174,7 @@ class KnowledgeBase:
             try:
                 with self._marked(LOADING):
                     self._baseline, self._touched, self._ontology, self._shapes, self._schema = None, set(), None, None, None
-                    self._touched_near = set()
+                    self._context_stale = False
                     report = loader.load(self.store, self.settings, progress, drop_unmanaged,
                                          trust_manifest=not interrupted_before)
                     self.changes.record("load", graphs=report.graphs, complete=False)
@@ -435,12 +436,13 @@ class KnowledgeBase:
                 self._baseline = updated_report(self._baseline, result, self.store, self._shapes_graph(),
                                                 recontext=entailed or _names_any(delta, context_terms()))
             elif local and reach.complete and self._baseline is not None and not delta.changes_schema():
-                # A large store: the SPARQL rules' findings are exact from the gate (their walk follows every
-                # link); the others, and every finding's labels and owner, are brought up to date around the
-                # change when the report is next read.
+                # A large store: what the gate found updates the kept report as on a small store (the SPARQL
+                # rules' findings exact, their walk follows every link; the others' on the neighbourhood, whose
+                # hops skip the incoming links of a hub); every finding's label and owner are read again when
+                # the report is next read, if the change can have altered them.
                 self._baseline = updated_report(self._baseline, result, self.store, self._shapes_graph(),
-                                                recontext=False, with_near=False)
-                self._touched_near |= delta.touched()
+                                                recontext=False)
+                self._context_stale |= entailed or _names_any(delta, context_terms())
             elif local:
                 self._touched |= delta.touched()  # the kept report is brought up to date there when next read
             if not local or delta.changes_schema():
@@ -502,7 +504,7 @@ class KnowledgeBase:
             if delta.removed:
                 return self.refresh_inferences(delta)
             return self.add_inferences(set(delta.added))
-        self._baseline, self._touched, self._touched_near = result.report, set(), set()  # exactly what was validated
+        self._baseline, self._touched, self._context_stale = result.report, set(), False  # exactly what was validated
         self._size = None
         return self.refresh_inferences()
 
@@ -528,7 +530,7 @@ class KnowledgeBase:
         report = validate_store(self.store, engine)
         with self._write_lock:
             if self.generation == before and engine is None:  # exact for the store as it is: kept from now on
-                self._baseline, self._touched, self._touched_near = report, set(), set()
+                self._baseline, self._touched, self._context_stale = report, set(), False
             if record:
                 record_run(self.store, report)
                 self._published()
@@ -541,7 +543,7 @@ class KnowledgeBase:
         around that (`gate.refreshed_report`), never the whole store. Only after a load, or while no result is
         kept, is it redone here in full."""
         baseline = self._baseline
-        if baseline is not None and self._stale():
+        if baseline is not None and (self._stale() or self._context_stale):
             with self._write_lock:
                 baseline = self._kept_report()
         if baseline is not None:
@@ -568,14 +570,15 @@ class KnowledgeBase:
         """Under the write lock: the kept full report, brought up to date around what writes touched since."""
         if self._baseline is not None and self._stale():
             self._baseline = refreshed_report(self._baseline, self._touched, self.store,
-                                              ontology_nt=self._ontology_context(), shapes_nt=self._shapes_graph(),
-                                              near_only=self._touched_near)
-            self._touched, self._touched_near = set(), set()
+                                              ontology_nt=self._ontology_context(), shapes_nt=self._shapes_graph())
+        elif self._baseline is not None and self._context_stale:
+            self._baseline = recontexted(self._baseline, self.store)
+        self._touched, self._context_stale = set(), False
         return self._baseline
 
     def _stale(self) -> bool:
-        """Whether writes since the kept report left findings to bring up to date (`_kept_report`)."""
-        return bool(self._touched or self._touched_near)
+        """Whether writes since the kept report left findings to validate again (`_kept_report`)."""
+        return bool(self._touched)
 
     def _ontology_context(self, keep: bool = True) -> bytes:
         ontology = self._ontology
