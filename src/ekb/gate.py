@@ -413,11 +413,10 @@ def updated_report(kept: Report, result: GateResult, store: Store, shapes_nt: by
     found = [f for f in result.report.findings if renewed(f.focus, f.rule)]
     findings = (with_context(findings + found, store) if recontext
                 else in_reading_order(findings + with_context(found, store)))
-    graph = replaced_results(kept.report_graph, result.report.report_graph,
-                             lambda node, shape: renewed(node, parents.get(shape, (shape,))[0]))
+    graph = kept.graph_replaced(result.report.report_graph,
+                                lambda node, shape: renewed(node, parents.get(shape, (shape,))[0]))
     started = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    return Report(findings, kept.rules, kept.engine, started, time.perf_counter() - clock,
-                  kept.triples, graph)
+    return Report(findings, kept.rules, kept.engine, started, time.perf_counter() - clock, kept.triples, *graph)
 
 
 # The kept report is brought up to date around what the writes since touched. A finding can change when its focus
@@ -444,11 +443,10 @@ def refreshed_report(kept: Report, touched: set[str], store: Store, engine: Shac
     after = validate_triples(triples | context, shapes, store, engine, sorted(focus), enrich=False) if focus else None
     findings = [f for f in kept.findings if f.focus not in focus]
     findings += after.findings if after else []
-    graph = (replaced_results(kept.report_graph, after.report_graph, lambda node, _shape: node in focus) if after
-             else kept.report_graph)
+    graph = kept.graph_replaced(after.report_graph, lambda node, _shape: node in focus) if after else kept.graph_replaced()
     started = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     return Report(with_context(findings, store), kept.rules, kept.engine, started, time.perf_counter() - clock,
-                  kept.triples, graph)
+                  kept.triples, *graph)
 
 
 def recontexted(kept: Report, store: Store) -> Report:
@@ -458,4 +456,4 @@ def recontexted(kept: Report, store: Store) -> Report:
     clock = time.perf_counter()
     started = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     return Report(with_context(kept.findings, store), kept.rules, kept.engine, started, time.perf_counter() - clock,
-                  kept.triples, kept.report_graph)
+                  kept.triples, *kept.graph_replaced())
