@@ -263,23 +263,26 @@ def route_owners(store: Store, context: dict[str, FocusContext]) -> dict[str, Ro
     for level in range(MAX_LEVELS):
         if not frontier:
             break
-        nodes = sorted({n for reached in frontier.values() for n in reached})
-        owners = _owner_candidates(store, nodes)
-        containers = _containers(store, nodes)
-        next_frontier: dict[str, dict[str, tuple[tuple[int, ...], tuple[str, ...]]]] = {}
+        owners = _owner_candidates(store, sorted({n for reached in frontier.values() for n in reached}))
+        unrouted = {}
         for focus, reached in frontier.items():
             ctx = context[focus]
-            excluded = {focus} | ctx.held
             best = None
             for node, (ranks, words) in reached.items():
-                for rank, owner, label, _sides in _acceptable(owners.get(node, []), excluded,
+                for rank, owner, label, _sides in _acceptable(owners.get(node, []), {focus} | ctx.held,
                                                              OPPOSITE.get(ctx.scope) if level else None):
                     key = (ranks, rank, label, owner)
                     if best is None or key < best[0]:
                         best = (key, Routed(owner, label, words))
             if best:
                 routed[focus] = best[1]
-                continue
+            else:
+                unrouted[focus] = reached
+        # Containers only where no owner was found (most things name their own: 239 of 240 capabilities at 10^6).
+        containers = _containers(store, sorted({n for reached in unrouted.values() for n in reached}))
+        next_frontier: dict[str, dict[str, tuple[tuple[int, ...], tuple[str, ...]]]] = {}
+        for focus, reached in unrouted.items():
+            excluded = {focus} | context[focus].held
             onward: dict[str, tuple[tuple[int, ...], tuple[str, ...]]] = {}
             steps = _person_steps(store, focus, containers) if level == 0 else None
             for node, (ranks, words) in reached.items():
