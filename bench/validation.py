@@ -8,9 +8,10 @@ and `POST /governance/report` run): the data graphs and the ontology read from t
 closure, pyshacl-turbo, then the findings with their labels and owners. The baseline is pyshacl-turbo alone on
 exactly the triples ekb validates, in its two documented uses, each given the data outside the timing: an
 N-Triples file (`pyshacl_turbo.validate(file, shacl_graph=shapes file, advanced=True)`) and a pyoxigraph store
-holding the triples (its native path); the faster of the two is the baseline. All run warm (one untimed run
-each first, which also compiles the shapes), in turn; the results are compared by (focus node, source shape,
-severity) and a difference is printed as a miss.
+holding the triples (its native path); the faster of those that find ekb's results is the baseline (on a store,
+pyshacl-turbo 0.6.5 reads every plain string as "x"^^xsd:string, so `sh:in ("Approved")` fails: see
+`validation.TurboEngine`). All run warm (one untimed run each first, which also compiles the shapes), in turn;
+the results are compared by (focus node, source shape, severity) and a difference is printed.
 """
 
 from __future__ import annotations
@@ -77,7 +78,9 @@ def main() -> None:
             run()
             times[name].append(time.perf_counter() - clock)
     median = {name: statistics.median(seconds) for name, seconds in times.items()}
-    best = min((name for name in runs if name != "ekb"), key=median.get)
+    baselines = [name for name in runs if name != "ekb"]
+    alike = [name for name in baselines if found[name] == found["ekb"]]
+    best = min(alike or baselines, key=median.get)  # like with like: a baseline that finds other results is not one
     print(f"{scale:.0e}: {len(data_nt.splitlines()):,} triples validated, "
           f"{len(found['ekb']):,} results by ekb (median of {args.repeat})")
     for name in runs:

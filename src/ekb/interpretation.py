@@ -53,9 +53,10 @@ UP = "org:unitOf|^org:hasUnit|org:subOrganizationOf|^org:hasSubOrganization"
 HOLDS = "org:holds|^org:heldBy"
 POST = "{ ?owner a ekb:Owner } UNION { ?owner a org:Post }"
 
-# The nodes asked about come in as a sub-select over VALUES, not as a VALUES block beside the UNION: the meaning is
-# the same, and Virtuoso 7.2 ignores a VALUES block joined with a UNION whose branches BIND (it answers for every
-# node of the store, 5,000 rows for 100 asked on the shipped model). Batches of `_chunks` keep each request small.
+# Each way of owning (OWNERS) and of containing (CONTAINERS) is asked in a query of its own, the nodes asked about
+# in a VALUES block beside it, in batches (`_chunks`). One UNION of the ways, joined with the nodes, was planned
+# from its branches outwards (4 s for 240 capabilities at 10^6 on disk, against 12 ms for the ways one by one), and
+# Virtuoso 7.2 ignores a VALUES block joined with a UNION whose branches BIND (it answered for every node).
 
 # How a thing names its owner itself: (rank, pattern from ?n to ?owner).
 OWNERS = (
@@ -96,10 +97,6 @@ CONTAINERS = (
 )
 MAX_LEVELS = 8
 
-
-
-# One query per way (OWNERS, CONTAINERS), not one UNION of them: joined with the nodes asked about, the UNION was
-# planned from its branches outwards (4 s for 240 capabilities at 10^6 on disk; 12 ms for the branches one by one).
 OWNERS_QUERIES = tuple(sparql_prologue() + f"""
 SELECT DISTINCT ?n ?owner ?ownerLabel WHERE {{
   VALUES ?n {{ %(nodes)s }}
