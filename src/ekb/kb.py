@@ -539,9 +539,10 @@ class KnowledgeBase:
     def current_report(self) -> Report:
         """The governance report of the store as it is now. A page view must not re-validate a large store: the
         last full result is kept (as the gate's baseline); a write checked on the whole store replaces it, one
-        checked on its neighbourhood marks what it touched, and the next view brings the kept result up to date
-        around that (`gate.refreshed_report`), never the whole store. Only after a load, or while no result is
-        kept, is it redone here in full."""
+        checked on its neighbourhood updates it from what its gate found (`_write`), and the next view reads the
+        findings' labels and owners again if a write named them (`gate.recontexted`), or validates again around
+        what a write judged on its neighbourhood alone touched (`gate.refreshed_report`), never the whole
+        store. Only after a load, or while no result is kept, is it redone here in full."""
         baseline = self._baseline
         if baseline is not None and (self._stale() or self._context_stale):
             with self._write_lock:
@@ -567,7 +568,7 @@ class KnowledgeBase:
         return thread
 
     def _kept_report(self) -> Report | None:
-        """Under the write lock: the kept full report, brought up to date around what writes touched since."""
+        """Under the write lock: the kept full report, brought up to date with the writes since (`current_report`)."""
         if self._baseline is not None and self._stale():
             self._baseline = refreshed_report(self._baseline, self._touched, self.store,
                                               ontology_nt=self._ontology_context(), shapes_nt=self._shapes_graph())
