@@ -413,8 +413,13 @@ def updated_report(kept: Report, result: GateResult, store: Store, shapes_nt: by
     found = [f for f in result.report.findings if renewed(f.focus, f.rule)]
     findings = (with_context(findings + found, store) if recontext
                 else in_reading_order(findings + with_context(found, store)))
-    graph = kept.graph_replaced(result.report.report_graph,
-                                lambda node, shape: renewed(node, parents.get(shape, (shape,))[0]))
+    return _kept_after(kept, findings, kept.graph_replaced(
+        result.report.report_graph, lambda node, shape: renewed(node, parents.get(shape, (shape,))[0])), clock)
+
+
+def _kept_after(kept: Report, findings: list[Finding], graph: tuple, clock: float) -> Report:
+    """The kept report's successor: its rules, engine and validated size, these findings and graph
+    (`Report.graph_replaced`), started now, timed from `clock`."""
     started = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
     return Report(findings, kept.rules, kept.engine, started, time.perf_counter() - clock, kept.triples, *graph)
 
@@ -444,9 +449,7 @@ def refreshed_report(kept: Report, touched: set[str], store: Store, engine: Shac
     findings = [f for f in kept.findings if f.focus not in focus]
     findings += after.findings if after else []
     graph = kept.graph_replaced(after.report_graph, lambda node, _shape: node in focus) if after else kept.graph_replaced()
-    started = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    return Report(with_context(findings, store), kept.rules, kept.engine, started, time.perf_counter() - clock,
-                  kept.triples, *graph)
+    return _kept_after(kept, with_context(findings, store), graph, clock)
 
 
 def recontexted(kept: Report, store: Store) -> Report:
@@ -454,6 +457,4 @@ def recontexted(kept: Report, store: Store) -> Report:
     again: after writes the gate judged, whose findings are kept exact, but which named a label, an owner or a
     container that findings elsewhere show (`interpretation.context_terms`)."""
     clock = time.perf_counter()
-    started = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    return Report(with_context(kept.findings, store), kept.rules, kept.engine, started, time.perf_counter() - clock,
-                  kept.triples, *kept.graph_replaced())
+    return _kept_after(kept, with_context(kept.findings, store), kept.graph_replaced(), clock)

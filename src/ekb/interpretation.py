@@ -156,7 +156,7 @@ def _labels(store: Store, iris: set[str]) -> dict[str, str]:
     """Labels of things the shapes cite (their sources live in the data, not in the shapes graph)."""
     if not iris:
         return {}
-    values = " ".join(str(ox.NamedNode(i)) for i in sorted(iris))
+    values = _values(sorted(iris))
     rows = store.select(f"SELECT ?x ?l WHERE {{ VALUES ?x {{ {values} }} ?x <{RDFS_LABEL}> ?l }}")
     return {r["x"].value: r["l"].value for r in rows}
 
@@ -233,7 +233,7 @@ class Routed:
 def focus_context(store: Store, focuses: list[str]) -> dict[str, FocusContext]:
     context: dict[str, FocusContext] = {}
     for chunk in _chunks(focuses):
-        values = " ".join(str(ox.NamedNode(f)) for f in chunk)
+        values = _values(chunk)
         for row in store.select(CONTEXT_QUERY % {"focus": values, "ontology": ONTOLOGY_NS}):
             focus = row["focus"].value
             ctx = context.setdefault(focus, FocusContext(row["label"].value, row["typeLabel"].value))
@@ -323,8 +323,9 @@ def _acceptable(candidates: list[tuple[int, str, str, set[str]]], excluded: set[
 
 
 def _owner_candidates(store: Store, nodes: list[str]) -> dict[str, list[tuple[int, str, str, set[str]]]]:
-    rows = [(rank, row) for chunk in _chunks(nodes) for (rank, _), query in zip(OWNERS, OWNERS_QUERIES, strict=True)
-            for row in store.select(query % {"nodes": _values(chunk)})]
+    rows = [(rank, row) for values in map(_values, _chunks(nodes))
+            for (rank, _), query in zip(OWNERS, OWNERS_QUERIES, strict=True)
+            for row in store.select(query % {"nodes": values})]
     owners = sorted({row["owner"].value for _, row in rows})
     sides = {row["owner"].value: set(row["sides"].value.split())
              for chunk in _chunks(owners) for row in store.select(SIDES_QUERY % {"nodes": _values(chunk)})
@@ -342,9 +343,9 @@ def _values(nodes: list[str]) -> str:
 
 def _containers(store: Store, nodes: list[str]) -> dict[str, list[tuple[str, int, str, str]]]:
     found: dict[str, list[tuple[str, int, str, str]]] = {}
-    for chunk in _chunks(nodes):
+    for values in map(_values, _chunks(nodes)):
         for (rank, what, _), query in zip(CONTAINERS, CONTAINERS_QUERIES, strict=True):
-            for row in store.select(query % {"nodes": _values(chunk)}):
+            for row in store.select(query % {"nodes": values}):
                 found.setdefault(row["n"].value, []).append((row["c"].value, rank, what, row["cLabel"].value))
     for steps in found.values():
         steps.sort(key=lambda s: (s[1], s[3], s[0]))
@@ -357,7 +358,7 @@ def _person_steps(store: Store, person: str, containers: dict[str, list[tuple[st
     units = [c for c in containers.get(person, []) if c[2] in PERSON_UNITS]
     if len({u[0] for u in units}) < 2:
         return None
-    values = " ".join(str(ox.NamedNode(u[0])) for u in units)
+    values = _values([u[0] for u in units])
     parents: dict[str, str] = {}
     for row in sorted(store.select(PARENTS_QUERY % {"nodes": values}), key=lambda r: r["parent"].value):
         parents.setdefault(row["u"].value, row["parent"].value)
