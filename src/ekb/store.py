@@ -22,6 +22,7 @@ from typing import Protocol
 
 import pyoxigraph as ox
 
+from ekb import construct_stream
 from ekb.config import BASE_IRI
 from ekb.errors import LimitExceeded, QuerySyntaxError, QueryTimeout, RdfSyntaxError, StoreUnavailable
 from ekb.formats import GRAPH_FORMATS, SOLUTION_FORMATS, Format
@@ -268,18 +269,32 @@ class EmbeddedStore(Store):
         elif not names_dataset(sparql):
             options["use_default_graph_as_union"] = True
         try:
-            result = self._store.query(sparql, **options)
+            result = self._store.query(sparql, **options)  # evaluated lazily: read, refused or planned here
         except SyntaxError as err:
             raise QuerySyntaxError(f"SPARQL syntax error: {err.msg}") from None
+        if forward and isinstance(result, ox.QueryTriples):
+            result = self._streamed_construct(sparql, options, timeout_s) or result
         try:  # pyoxigraph results must die on the thread that made them, so no frame may keep them
             if isinstance(result, ox.QueryBoolean):
                 return Answer("boolean", solution_format.media_type, result.serialize(format=solution_format.engine))
-            solutions = isinstance(result, ox.QuerySolutions)
+            solutions = isinstance(result, ox.QuerySolutions)  # a TemplateAnswer is a graph
             fmt, kind = (solution_format, "solutions") if solutions else (graph_format, "graph")
             chunk = (lambda body: forward(Answer(kind, fmt.media_type, body))) if forward else None
             return Answer(kind, fmt.media_type, _serialize_with_limits(result, fmt, timeout_s, max_bytes, chunk))
         finally:
             del result
+
+    def _streamed_construct(self, sparql: str, options: dict,
+                            timeout_s: float | None) -> construct_stream.TemplateAnswer | None:
+        """A CONSTRUCT to stream as the SELECT of its template's variables (see `ekb.construct_stream`), or None
+        (a DESCRIBE, or a CONSTRUCT the plan does not cover: the engine's own CONSTRUCT answers it)."""
+        plan = construct_stream.plan(sparql, options["base_iri"])
+        if plan is None:
+            return None
+        try:
+            return construct_stream.TemplateAnswer(self._store.query(plan.select, **options), plan, timeout_s)
+        except SyntaxError:
+            return None
 
     def dump_dataset(self, fmt: Format, graph: str | None = None) -> bytes:
         if graph:  # keep the graph name, which dump(from_graph=...) drops
