@@ -168,3 +168,48 @@ def _nice(pid: int) -> int:
         return os.getpriority(os.PRIO_PROCESS, pid)
     except OSError:
         return 0
+
+
+@pytest.fixture
+def background_snapshot_held(monkeypatch):
+    """The thread that takes the snapshot after a write waits until the test lets it go."""
+    from ekb.query_workers import QueryWorkers
+
+    go = threading.Event()
+    original = QueryWorkers._refresh_when_free
+
+    def held(self):
+        go.wait(30)
+        original(self)
+    monkeypatch.setattr(QueryWorkers, "_refresh_when_free", held)
+    yield go
+    go.set()
+
+
+def _read_in_thread(kb, text: str) -> tuple[threading.Thread, list[bytes]]:
+    answers: list[bytes] = []
+    reader = threading.Thread(target=lambda: answers.append(kb.sparql(text).body), daemon=True)
+    reader.start()
+    return reader, answers
+
+
+def test_a_write_is_acknowledged_before_its_snapshot_and_readers_wait_for_it(kb, background_snapshot_held):
+    kb.update(f'INSERT DATA {{ GRAPH <{ID}graph-snap> {{ <{ID}y> <{ID}p> "acknowledged" }} }}')  # did not wait
+    reader, answers = _read_in_thread(kb, f"SELECT ?o WHERE {{ <{ID}y> <{ID}p> ?o }}")
+    reader.join(0.5)
+    assert reader.is_alive(), "a reader went on before the acknowledged write's snapshot"
+    background_snapshot_held.set()
+    reader.join(30)
+    assert answers and b"acknowledged" in answers[0]
+    kb.update(f"DROP GRAPH <{ID}graph-snap>")
+
+
+def test_no_reader_waits_behind_a_later_write_for_the_snapshot(kb, background_snapshot_held):
+    kb.update(f'INSERT DATA {{ GRAPH <{ID}graph-snap> {{ <{ID}z> <{ID}p> "before the long write" }} }}')
+    with kb._writing():  # a later write, in progress: it brought the snapshot up to date first
+        reader, answers = _read_in_thread(kb, f"SELECT ?o WHERE {{ <{ID}z> <{ID}p> ?o }}")
+        reader.join(30)
+        assert not reader.is_alive(), "a reader waited behind the write in progress"
+    assert answers and b"before the long write" in answers[0]
+    background_snapshot_held.set()
+    kb.update(f"DROP GRAPH <{ID}graph-snap>")

@@ -115,6 +115,15 @@ class KnowledgeBase:
         return path / name if path else None
 
     @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """The write lock, the query processes' snapshot first brought up to date if the last write left it
+        stale (see `QueryWorkers.mark_stale`): readers never wait behind this write for the one before."""
+        with self._write_lock:
+            if self.workers:
+                self.workers.refresh()
+            yield
+
+    @contextmanager
     def _marked(self, name: str) -> Iterator[None]:
         """A marker file that exists exactly while a multi-step change is under way; if the process dies,
         the next start finds it."""
@@ -147,7 +156,7 @@ class KnowledgeBase:
         if any(g.startswith(STAGING_PREFIX) for g in self.store.graphs()):
             loader.drop_staging(self.store)
             done.append("dropped leftover staging graphs")
-        with self._write_lock:
+        with self._writing():
             if self._repair_interrupted_write():
                 done.append("re-materialised the entailments of an interrupted write")
         return done
@@ -169,7 +178,7 @@ class KnowledgeBase:
         return "embedded-disk" if self.settings.store_dir else "embedded-memory"
 
     def load(self, progress: loader.Progress = lambda _: None, drop_unmanaged: bool = False) -> loader.LoadReport:
-        with self._write_lock:
+        with self._writing():
             interrupted_before = self.interrupted_load()
             try:
                 with self._marked(LOADING):
@@ -411,7 +420,7 @@ class KnowledgeBase:
         is updated from what the gate found (`gate.updated_report`), no validation of its own. An update's change
         (`quads`) was found on the store of generation `stale[0]`: if another write came since, the update is
         judged as written (`stale[1]`) on the whole store."""
-        with self._write_lock:
+        with self._writing():
             if self.interrupted_load():
                 raise StoreUnavailable("the store holds an interrupted load: run `ekb load` to complete it")
             self._repair_interrupted_write()  # an earlier write failed between its change and its entailments
@@ -528,7 +537,7 @@ class KnowledgeBase:
         only if no write happened meanwhile, and only by the engine the gate uses."""
         before = self.generation
         report = validate_store(self.store, engine)
-        with self._write_lock:
+        with self._writing():
             if self.generation == before and engine is None:  # exact for the store as it is: kept from now on
                 self._baseline, self._touched, self._context_stale = report, set(), False
             if record:
@@ -545,7 +554,7 @@ class KnowledgeBase:
         store. Only after a load, or while no result is kept, is it redone here in full."""
         baseline = self._baseline
         if baseline is not None and (self._stale() or self._context_stale):
-            with self._write_lock:
+            with self._writing():
                 baseline = self._kept_report()
         if baseline is not None:
             return baseline

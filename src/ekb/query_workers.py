@@ -459,6 +459,8 @@ class QueryWorkers:
         self._numbers = itertools.count()
         self._snapshot: Path | None = None
         self._snapshot_lock = threading.Lock()
+        self._fresh = threading.Event()  # set: `_snapshot` holds every acknowledged write
+        self._snapshot_error: OSError | None = None
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         self._state = threading.Lock()
         self._long = 0
@@ -470,23 +472,46 @@ class QueryWorkers:
     # -- snapshots
 
     def mark_stale(self) -> None:
-        """After a write, under the write lock: a new snapshot at once (a checkpoint of hard links, ~15 ms), so a
-        client that got its write acknowledged reads it, and a write in progress is never half seen."""
-        self._take_snapshot()
+        """After a write, under the write lock: the snapshot readers get no longer holds every committed write. The
+        next one (a checkpoint of hard links, ~15 ms on the shipped model) is taken by a thread of its own as soon
+        as the write releases the lock, or by the next write before it changes anything (`refresh`), whichever
+        comes first; a reader that arrives meanwhile waits for it. So a write is acknowledged without waiting for
+        the snapshot, a client that got its write acknowledged still reads it, a write in progress is never half
+        seen, and no reader waits behind a later, longer write."""
+        self._fresh.clear()
+        threading.Thread(target=self._refresh_when_free, name="ekb-snapshot", daemon=True).start()
+
+    def refresh(self) -> None:
+        """Under the write lock: the snapshot taken now if a write made it stale."""
+        if not self._fresh.is_set() and not self._closed:
+            self._take_snapshot()
+
+    def _refresh_when_free(self) -> None:
+        with self.write_lock:
+            self.refresh()
 
     def _take_snapshot(self) -> None:
         with self._snapshot_lock:
             folder = self._snapshots / f"{next(self._numbers):08d}"
-            self.store.backup(folder)
-            self._snapshot = folder
-            self._prune()
+            try:
+                self.store.backup(folder)
+            except OSError as err:  # e.g. a full disk: readers are told; the next write or reader tries again
+                self._snapshot_error = err
+            else:
+                self._snapshot, self._snapshot_error = folder, None
+                self._prune()
+            self._fresh.set()
 
     def snapshot(self) -> Path:
-        """The newest snapshot of committed writes."""
-        if self._snapshot is None:
-            with self.write_lock:
-                if self._snapshot is None:
-                    self._take_snapshot()
+        """The newest snapshot of acknowledged writes."""
+        if self._snapshot is None or self._snapshot_error is not None:
+            with self.write_lock:  # the first, or after a failure: taken here
+                self._fresh.clear()
+                self.refresh()
+        self._fresh.wait()
+        if self._snapshot_error is not None or self._snapshot is None:
+            raise StoreUnavailable(f"cannot take a snapshot of the store for the query processes: "
+                                   f"{self._snapshot_error}")
         return self._snapshot
 
     def _prune(self, keep: int = 3) -> None:
@@ -616,6 +641,7 @@ class QueryWorkers:
 
     def close(self) -> None:
         self._closed = True
+        self._fresh.set()  # readers still waiting go on to a closed pool and its error
         while True:
             try:
                 self._idle.get_nowait().kill()
