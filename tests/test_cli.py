@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -135,3 +136,23 @@ def test_serve_on_an_existing_store_answers_without_reloading(tmp_path):
         os.kill(server.pid, signal.SIGTERM)
         _, stderr = server.communicate(timeout=20)
     assert "loaded" not in stderr and "ekb serving on" in stderr
+
+
+def test_a_killed_servers_scratch_store_is_removed_by_the_next_server(tmp_path, monkeypatch):
+    import tempfile
+
+    from ekb import cli
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead, alive, foreign = (tmp_path / f"{cli.SCRATCH_PREFIX}{name}" for name in ("dead", "alive", "foreign"))
+    for folder, pid in ((dead, gone.stdout.strip()), (alive, str(os.getpid())), (foreign, None)):
+        (folder / "store").mkdir(parents=True)
+        if pid:
+            (folder / "pid").write_text(pid)
+    scratch = cli.scratch_store()
+    try:
+        assert not dead.exists() and alive.exists() and foreign.exists()
+        assert (Path(scratch.name) / "pid").read_text() == str(os.getpid())
+    finally:
+        scratch.cleanup()

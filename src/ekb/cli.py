@@ -244,6 +244,31 @@ def _run_load(kb: KnowledgeBase, drop_unmanaged: bool = False) -> None:
             err_console.print(f"  {label}: ... and {len(rewrites) - SHOWN} more", markup=False, soft_wrap=True)
 
 
+SCRATCH_PREFIX = "ekb-store-"
+
+
+def scratch_store() -> tempfile.TemporaryDirectory:
+    """The folder of the store of a server started without --store, which it removes when it stops. Each holds
+    its server's process id, so that those of servers that could not remove theirs (killed, crashed) are removed
+    here: otherwise every such stop leaves a whole store in the temporary folder."""
+    import shutil
+
+    for old in Path(tempfile.gettempdir()).glob(SCRATCH_PREFIX + "*"):
+        try:
+            pid = int((old / "pid").read_text())
+        except (OSError, ValueError):
+            continue  # not a server's (or one just being made)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(old, ignore_errors=True)
+        except PermissionError:
+            pass  # alive, another user's
+    scratch = tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX)
+    (Path(scratch.name) / "pid").write_text(str(os.getpid()))
+    return scratch
+
+
 def cmd_serve(args: argparse.Namespace) -> None:
     import uvicorn
 
@@ -253,7 +278,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
     settings = _settings(args)
     scratch = None
     if not settings.store_dir and not settings.endpoint:  # query processes read snapshots: they need files
-        scratch = tempfile.TemporaryDirectory(prefix="ekb-store-")
+        scratch = scratch_store()
         settings.store_dir = Path(scratch.name) / "store"
     kb = _kb_open(settings)
     for action in kb.recover():
