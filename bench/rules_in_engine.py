@@ -49,6 +49,7 @@ class Measure:
     made_by: str
     inferred: set[ox.Triple]
     phases: dict[str, float]
+    fallback: list[str]  # what the load said when the rules did not run in the engine
 
 
 # The phases of a load, by the function that does each (`loader.*` are looked up by the loader at call time).
@@ -182,10 +183,12 @@ def ekb_load(engine: str, workdir: Path, root: Path, in_engine: bool) -> Measure
     try:
         with PhaseTimer() as phases:
             started = time.perf_counter()
-            report = KnowledgeBase(Settings(root=root), store).load()
+            said: list[str] = []
+            report = KnowledgeBase(Settings(root=root), store).load(progress=said.append)
             seconds = time.perf_counter() - started
         facts = {q.triple for q in store.quads(INFERRED_GRAPH)}
-        return Measure(seconds, sum(spent), whole, reasoning, report.reasoner, facts, phases.seconds)
+        fallback = [line for line in said if "instead" in line]
+        return Measure(seconds, sum(spent), whole, reasoning, report.reasoner, facts, phases.seconds, fallback)
     finally:
         loader.entail, rules_in_engine.runs_in = entail, runs_in
         store.close()
@@ -267,6 +270,8 @@ def main() -> int:
                       f"sent {m.reasoning.sent:>12,} B, received {m.reasoning.received:>12,} B; "
                       f"whole load sent {m.whole.sent:>12,} B, received {m.whole.received:>12,} B", flush=True)
                 print(f"{engine:<9}   phases: {phase_line(m.phases, m.seconds)}", flush=True)
+                for line in m.fallback:
+                    print(f"{engine:<9}   the load said: {line}", flush=True)
             if args.in_engine_only:
                 continue
             mine, base = results[True], results[False]
