@@ -12,7 +12,7 @@ import httpx
 import pytest
 import rdflib
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
-from SPARQLWrapper import CSV, JSON, N3, TSV, TURTLE, XML, SPARQLWrapper
+from SPARQLWrapper import CSV, JSON, N3, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 
 from ekb.config import Settings
 from ekb.kb import KnowledgeBase
@@ -101,7 +101,7 @@ def test_sparqlwrapper_construct_and_describe(server):
     construct = wrapper(server, f"CONSTRUCT {{ <{L1_10}> ?p ?o }} WHERE {{ <{L1_10}> ?p ?o }}", TURTLE)
     graph = rdflib.Graph().parse(data=construct.query().convert(), format="turtle")
     assert len(graph) > 10
-    for fmt, syntax in ((XML, "xml"), (N3, "n3"), ("json-ld", "json-ld")):
+    for fmt, syntax in ((XML, "xml"), (RDFXML, "xml"), (N3, "n3"), ("json-ld", "json-ld")):
         described = wrapper(server, f"DESCRIBE <{L1_10}>", fmt).query().convert()
         if not isinstance(described, rdflib.Graph):  # SPARQLWrapper hands some formats back as bytes
             described = rdflib.Graph().parse(data=described, format=syntax)

@@ -30,7 +30,7 @@ SOLUTION_FORMATS: tuple[Format, ...] = (
 GRAPH_FORMATS: tuple[Format, ...] = (
     Format("turtle", "text/turtle", ox.RdfFormat.TURTLE, ("ttl",)),
     Format("ntriples", "application/n-triples", ox.RdfFormat.N_TRIPLES, ("nt",)),
-    Format("rdfxml", "application/rdf+xml", ox.RdfFormat.RDF_XML, ("rdf", "owl", "xml")),
+    Format("rdfxml", "application/rdf+xml", ox.RdfFormat.RDF_XML, ("rdf", "owl", "xml", "rdf+xml")),
     Format("jsonld", "application/ld+json", ox.RdfFormat.JSON_LD, ("json-ld",)),
     Format("n3", "text/n3", ox.RdfFormat.N3),
 )
