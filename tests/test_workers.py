@@ -213,3 +213,36 @@ def test_no_reader_waits_behind_a_later_write_for_the_snapshot(kb, background_sn
     assert answers and b"before the long write" in answers[0]
     background_snapshot_held.set()
     kb.update(f"DROP GRAPH <{ID}graph-snap>")
+
+
+def test_a_failed_snapshot_is_an_error_for_readers_and_taken_again_by_the_next_write(kb, monkeypatch):
+    """RocksDB refusing the checkpoint (a full disk) must not leave readers waiting: they are told, and the snapshot
+    is taken again by the next write, or by a reader, once it can be."""
+    from ekb.errors import StoreUnavailable
+
+    def refuse(folder) -> None:
+        raise RuntimeError("IO error: No space left on device (simulated)")
+    monkeypatch.setattr(kb.store, "backup", refuse)
+    kb.update(f'INSERT DATA {{ GRAPH <{ID}graph-snap> {{ <{ID}w> <{ID}p> "written before the disk filled" }} }}')
+    reader, answers = _read_in_thread(kb, f"SELECT ?o WHERE {{ <{ID}w> <{ID}p> ?o }}")
+    reader.join(30)
+    assert not reader.is_alive() and not answers, "a reader waited for a snapshot that could not be taken"
+    with pytest.raises(StoreUnavailable, match="No space left on device"):
+        kb.sparql(f"SELECT ?o WHERE {{ <{ID}w> <{ID}p> ?o }}")
+    monkeypatch.undo()
+    with kb._writing():  # the next write takes it first
+        assert kb.workers._snapshot_error is None
+    assert b"written before the disk filled" in kb.sparql(f"SELECT ?o WHERE {{ <{ID}w> <{ID}p> ?o }}").body
+    kb.update(f"DROP GRAPH <{ID}graph-snap>")
+
+
+def test_a_reader_after_the_pool_stopped_is_told(tmp_path):
+    from ekb.errors import StoreUnavailable
+
+    closing = KnowledgeBase.open(Settings(root=ROOT, store_dir=tmp_path / "store"))
+    closing.load()
+    closing.start_workers(Limits(fast_workers=1))
+    workers = closing.workers
+    closing.close()
+    with pytest.raises(StoreUnavailable, match="shutting down"):
+        workers.snapshot()

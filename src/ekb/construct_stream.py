@@ -5,31 +5,35 @@ about 680 MiB until it ends. A streamed answer is instead evaluated as the SELEC
 the template is instantiated here as the solutions come, as SPARQL 1.1 §16.2 says (a fresh blank node per
 solution for each of the template's blank nodes; a triple with an unbound variable, or a literal or blank node
 where the position does not allow one, left out). Duplicates are dropped within a window of the last
-`WINDOW` to `2 * WINDOW` triples (about 30 MiB): the answer is the same RDF graph (a graph is a set; an
-N-Triples or Turtle document may state a triple twice), and a triple far apart from its twin may come twice, as
-it does from Jena's or RDF4J's streamed CONSTRUCT.
+`WINDOW` to `2 * WINDOW` distinct triples, kept as 16-byte digests (at most about 100 MiB): so an answer of up to
+`WINDOW` distinct triples is exactly the engine's, and past that a triple far apart from its twin may come twice,
+as from Jena's or RDF4J's streamed CONSTRUCT; the answer is the same RDF graph (a graph is a set; an N-Triples or
+Turtle document may state a triple twice), but counts twice against the size limit.
 
 The query is taken apart on the lexer's tokens, never on its raw text: the template (the braces after CONSTRUCT,
 or the WHERE's braces in the short form), its variables, and the rest. The template's terms are read by
 pyoxigraph itself (prefixes, base, blank nodes, literals' forms), by constructing it once with each variable bound
 to a marker IRI. Whatever this does not plan for (no variables in the template, codepoint escapes or an ambiguous
-`<` in the text, a triple term in the template, a SELECT the engine refuses) is answered by the engine's own
-CONSTRUCT: `plan` returns None, or the caller falls back on a SyntaxError."""
+`<` in the text, a triple term in the template, a SELECT the engine refuses, and a template of more than
+`MAX_TEMPLATE` triples, whose instantiation here, a few microseconds per triple per solution, would make the
+query several times slower) is answered by the engine's own CONSTRUCT: `plan` returns None, or the caller falls
+back on a SyntaxError.
+
+The time limit is the query process's: it is killed at its deadline, whatever it is doing."""
 
 from __future__ import annotations
 
-import time
+import hashlib
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from ekb.errors import QueryTimeout
 from ekb.sparql_lexer import NAME, OP, VAR, WS, has_codepoint_escapes, read
 
-WINDOW = 1 << 15  # triples per generation; two generations are kept
-DEADLINE_EVERY = 1024  # solutions between two looks at the clock
+WINDOW = 1 << 19  # distinct triples per generation of digests; two generations are kept
+MAX_TEMPLATE = 64  # triples of a template planned so (each costs a few microseconds per solution in Python)
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,7 @@ def _template(prologue: str, body: str, names: list[str],
         triples = tuple(ox.Store().query(query, base_iri=base_iri))
     except SyntaxError:
         return None
-    if any(isinstance(term, ox.Triple) for triple in triples for term in triple):
+    if len(triples) > MAX_TEMPLATE or any(isinstance(term, ox.Triple) for triple in triples for term in triple):
         return None
     return triples, markers
 
@@ -100,9 +104,8 @@ class TemplateAnswer:
     """The SELECT's solutions as the CONSTRUCT's triples, serialised as they come (what `QueryTriples.serialize`
     does, with the memory bounded)."""
 
-    def __init__(self, solutions: ox.QuerySolutions, plan: Plan, timeout_s: float | None):
+    def __init__(self, solutions: ox.QuerySolutions, plan: Plan):
         self.solutions, self.plan = solutions, plan
-        self.deadline = time.monotonic() + timeout_s if timeout_s else None
 
     def serialize(self, output, format: ox.RdfFormat) -> None:  # noqa: A002 (the engine's name)
         ox.serialize(self.triples(), output, format)
@@ -112,11 +115,9 @@ class TemplateAnswer:
         blanks = {term for triple in self.plan.template for term in triple if isinstance(term, ox.BlankNode)}
         template = [(tuple(positions.get(term, term) for term in triple), any(term in blanks for term in triple))
                     for triple in self.plan.template]
-        recent: set[ox.Triple] = set()
-        older: set[ox.Triple] = set()
-        for count, solution in enumerate(self.solutions):
-            if count % DEADLINE_EVERY == 0 and self.deadline is not None and time.monotonic() > self.deadline:
-                raise QueryTimeout("the query ran past its time limit and was stopped")
+        recent: set[bytes] = set()
+        older: set[bytes] = set()
+        for solution in self.solutions:
             fresh = {blank: ox.BlankNode() for blank in blanks}
             for pattern, new_blank in template:
                 subject, predicate, obj = (solution[term] if isinstance(term, int) else fresh.get(term, term)
@@ -125,10 +126,11 @@ class TemplateAnswer:
                         or not isinstance(subject, ox.NamedNode | ox.BlankNode)):
                     continue
                 triple = ox.Triple(subject, predicate, obj)
-                if not new_blank:  # a triple with a fresh blank node was never emitted before
-                    if triple in recent or triple in older:
+                if not new_blank:  # one with this solution's fresh blank node can repeat only within the solution
+                    key = hashlib.blake2b(str(triple).encode(), digest_size=16).digest()
+                    if key in recent or key in older:
                         continue
-                    recent.add(triple)
+                    recent.add(key)
                     if len(recent) >= WINDOW:
                         older, recent = recent, set()
                 yield triple

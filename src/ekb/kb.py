@@ -201,9 +201,9 @@ class KnowledgeBase:
         """After a write (under the write lock): readers in worker processes move to the new state."""
         self.generation += 1
         self._stats = None
+        self.stats()  # counted here, by the writer, so /health never waits for a count (nor a reader for it)
         if self.workers:
             self.workers.mark_stale()
-        self.stats()  # counted here, by the writer, so /health never waits for a count
 
     def stats(self) -> tuple[int, int]:
         """(named graphs, quads), counted at most once per write."""

@@ -460,7 +460,7 @@ class QueryWorkers:
         self._snapshot: Path | None = None
         self._snapshot_lock = threading.Lock()
         self._fresh = threading.Event()  # set: `_snapshot` holds every acknowledged write
-        self._snapshot_error: OSError | None = None
+        self._snapshot_error: Exception | None = None
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         self._state = threading.Lock()
         self._long = 0
@@ -482,8 +482,8 @@ class QueryWorkers:
         threading.Thread(target=self._refresh_when_free, name="ekb-snapshot", daemon=True).start()
 
     def refresh(self) -> None:
-        """Under the write lock: the snapshot taken now if a write made it stale."""
-        if not self._fresh.is_set() and not self._closed:
+        """Under the write lock: the snapshot taken now if a write made it stale or the last one failed."""
+        if (not self._fresh.is_set() or self._snapshot_error is not None) and not self._closed:
             self._take_snapshot()
 
     def _refresh_when_free(self) -> None:
@@ -495,15 +495,18 @@ class QueryWorkers:
             folder = self._snapshots / f"{next(self._numbers):08d}"
             try:
                 self.store.backup(folder)
-            except OSError as err:  # e.g. a full disk: readers are told; the next write or reader tries again
-                self._snapshot_error = err
+            except Exception as err:  # noqa: BLE001 - RocksDB's errors come as OSError or RuntimeError (a full
+                self._snapshot_error = err  # disk...): readers are told; the next write or reader tries again
             else:
                 self._snapshot, self._snapshot_error = folder, None
                 self._prune()
-            self._fresh.set()
+            finally:
+                self._fresh.set()
 
     def snapshot(self) -> Path:
         """The newest snapshot of acknowledged writes."""
+        if self._closed:
+            raise StoreUnavailable("the query processes are stopped: the server is shutting down")
         if self._snapshot is None or self._snapshot_error is not None:
             with self.write_lock:  # the first, or after a failure: taken here
                 self._fresh.clear()
@@ -511,7 +514,7 @@ class QueryWorkers:
         self._fresh.wait()
         if self._snapshot_error is not None or self._snapshot is None:
             raise StoreUnavailable(f"cannot take a snapshot of the store for the query processes: "
-                                   f"{self._snapshot_error}")
+                                   f"{self._snapshot_error or 'the server is shutting down'}")
         return self._snapshot
 
     def _prune(self, keep: int = 3) -> None:

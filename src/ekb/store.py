@@ -273,7 +273,7 @@ class EmbeddedStore(Store):
         except SyntaxError as err:
             raise QuerySyntaxError(f"SPARQL syntax error: {err.msg}") from None
         if forward and isinstance(result, ox.QueryTriples):
-            result = self._streamed_construct(sparql, options, timeout_s) or result
+            result = self._streamed_construct(sparql, options) or result
         try:  # pyoxigraph results must die on the thread that made them, so no frame may keep them
             if isinstance(result, ox.QueryBoolean):
                 return Answer("boolean", solution_format.media_type, result.serialize(format=solution_format.engine))
@@ -284,15 +284,14 @@ class EmbeddedStore(Store):
         finally:
             del result
 
-    def _streamed_construct(self, sparql: str, options: dict,
-                            timeout_s: float | None) -> construct_stream.TemplateAnswer | None:
+    def _streamed_construct(self, sparql: str, options: dict) -> construct_stream.TemplateAnswer | None:
         """A CONSTRUCT to stream as the SELECT of its template's variables (see `ekb.construct_stream`), or None
         (a DESCRIBE, or a CONSTRUCT the plan does not cover: the engine's own CONSTRUCT answers it)."""
         plan = construct_stream.plan(sparql, options["base_iri"])
         if plan is None:
             return None
         try:
-            return construct_stream.TemplateAnswer(self._store.query(plan.select, **options), plan, timeout_s)
+            return construct_stream.TemplateAnswer(self._store.query(plan.select, **options), plan)
         except SyntaxError:
             return None
 
