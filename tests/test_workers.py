@@ -246,3 +246,15 @@ def test_a_reader_after_the_pool_stopped_is_told(tmp_path):
     closing.close()
     with pytest.raises(StoreUnavailable, match="shutting down"):
         workers.snapshot()
+
+
+def test_a_burst_of_writes_leaves_one_thread_waiting_to_take_the_snapshot(kb, background_snapshot_held):
+    def waiting() -> int:
+        return [t.name for t in threading.enumerate()].count("ekb-snapshot")
+    kb.workers.snapshot()  # nothing pending
+    before = waiting()
+    for n in range(5):
+        kb.update(f'INSERT DATA {{ GRAPH <{ID}graph-snap> {{ <{ID}b{n}> <{ID}p> "burst" }} }}')
+    assert waiting() - before == 1
+    background_snapshot_held.set()
+    kb.update(f"DROP GRAPH <{ID}graph-snap>")

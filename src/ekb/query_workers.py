@@ -461,6 +461,7 @@ class QueryWorkers:
         self._snapshot_lock = threading.Lock()
         self._fresh = threading.Event()  # set: `_snapshot` holds every acknowledged write
         self._snapshot_error: Exception | None = None
+        self._queued = False  # a thread is waiting to take the snapshot (read and written under the write lock)
         self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         self._state = threading.Lock()
         self._long = 0
@@ -479,7 +480,9 @@ class QueryWorkers:
         the snapshot, a client that got its write acknowledged still reads it, a write in progress is never half
         seen, and no reader waits behind a later, longer write."""
         self._fresh.clear()
-        threading.Thread(target=self._refresh_when_free, name="ekb-snapshot", daemon=True).start()
+        if not self._queued:  # one thread waits for the lock, however many writes come meanwhile
+            self._queued = True
+            threading.Thread(target=self._refresh_when_free, name="ekb-snapshot", daemon=True).start()
 
     def refresh(self) -> None:
         """Under the write lock: the snapshot taken now if a write made it stale or the last one failed."""
@@ -488,6 +491,7 @@ class QueryWorkers:
 
     def _refresh_when_free(self) -> None:
         with self.write_lock:
+            self._queued = False
             self.refresh()
 
     def _take_snapshot(self) -> None:
