@@ -30,10 +30,53 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from ekb.sparql_lexer import NAME, OP, VAR, WS, has_codepoint_escapes, read
+from ekb.sparql_lexer import NAME, OP, VAR, WS, Reading, has_codepoint_escapes, read
 
 WINDOW = 1 << 19  # distinct triples per generation of digests; two generations are kept
 MAX_TEMPLATE = 64  # triples of a template planned so (each costs a few microseconds per solution in Python)
+
+
+@dataclass(frozen=True)
+class Parts:
+    """A CONSTRUCT query taken apart on its tokens (whitespace and comments left out of the token lists)."""
+
+    prologue: str  # the text before CONSTRUCT
+    template: str  # the text between the template's braces (the short form's: its WHERE's)
+    template_tokens: list[tuple[str, int, int, int]]
+    rest: str  # what follows the template (the short form: all after CONSTRUCT), from its first token
+    rest_tokens: list[tuple[str, int, int, int]]
+    short: bool  # CONSTRUCT WHERE { ... }
+
+    def variables(self, text: str) -> list[str]:
+        """The template's variables, each once, in order, without their `?` or `$`."""
+        return list(dict.fromkeys(text[t[1] + 1:t[2]] for t in self.template_tokens if t[0] == VAR))
+
+
+def parts(sparql: str, reading: Reading | None = None) -> Parts | None:
+    """The parts of a CONSTRUCT query (its first CONSTRUCT outside any bracket), or None; `reading`: the text's, if
+    read already. The one reading of a CONSTRUCT's shape: a streamed answer's plan (`plan`) and a remote store's
+    paged dump (`remote.pageable_construct`) both start from it."""
+    reading = reading or read(sparql)
+    tokens = [t for t in reading.tokens if t[0] != WS]
+    words = [reading.value(t).lower() if t[0] in (NAME, OP) else "" for t in tokens]
+    at = next((i for i, t in enumerate(tokens) if t[0] == NAME and t[3] == 0 and words[i] == "construct"), None)
+    if at is None:
+        return None
+    short = words[at + 1:at + 2] != ["{"]
+    if short:  # CONSTRUCT WHERE { template } (FROM clauses may come between)
+        where = next((i for i in range(at + 1, len(tokens)) if tokens[i][3] == 0 and words[i] == "where"), None)
+        if where is None or words[where + 1:where + 2] != ["{"]:
+            return None
+        opening = where + 1
+    else:  # CONSTRUCT { template } ... WHERE { ... }
+        opening = at + 1
+    closing = next((i for i in range(opening + 1, len(tokens)) if tokens[i][0] == OP and words[i] == "}"
+                    and tokens[i][3] == tokens[opening][3] + 1), None)
+    if closing is None:
+        return None
+    rest_tokens = tokens[at + 1:] if short else tokens[closing + 1:]
+    return Parts(sparql[:tokens[at][1]], sparql[tokens[opening][2]:tokens[closing][1]], tokens[opening + 1:closing],
+                 sparql[rest_tokens[0][1]:] if rest_tokens else "", rest_tokens, short)
 
 
 @dataclass(frozen=True)
@@ -51,38 +94,16 @@ def plan(sparql: str, base_iri: str | None = None) -> Plan | None:
     if has_codepoint_escapes(sparql):
         return None
     reading = read(sparql)
-    if reading.stopped_at is not None or reading.forks:
+    found = parts(sparql, reading) if reading.stopped_at is None and not reading.forks else None
+    if found is None:
         return None
-    tokens = [t for t in reading.tokens if t[0] != WS]
-    keywords = [i for i, t in enumerate(tokens) if t[0] == NAME and t[3] == 0
-                and reading.value(t).lower() not in ("prefix", "base")]
-    if not keywords or reading.value(tokens[keywords[0]]).lower() != "construct":
-        return None
-    at = keywords[0]
-    construct = tokens[at]
-    if at + 1 < len(tokens) and reading.value(tokens[at + 1]) == "{":  # CONSTRUCT { template } ... WHERE { ... }
-        opening = at + 1
-        rest_from = None
-    else:  # the short form, CONSTRUCT WHERE { template } (FROM clauses may come between)
-        where = next((i for i in keywords[1:] if reading.value(tokens[i]).lower() == "where"), None)
-        if where is None or where + 1 >= len(tokens) or reading.value(tokens[where + 1]) != "{":
-            return None
-        opening = where + 1
-        rest_from = construct[2]
-    closing = next((i for i in range(opening + 1, len(tokens)) if tokens[i][0] == OP
-                    and reading.value(tokens[i]) == "}" and tokens[i][3] == tokens[opening][3] + 1), None)
-    if closing is None:
-        return None
-    names = list(dict.fromkeys(reading.value(t)[1:] for t in tokens[opening + 1:closing] if t[0] == VAR))
+    names = found.variables(sparql)
     if not names:
         return None
-    prologue, body = sparql[:construct[1]], sparql[tokens[opening][2]:tokens[closing][1]]
-    template = _template(prologue, body, names, base_iri)
+    template = _template(found.prologue, found.template, names, base_iri)
     if template is None:
         return None
-    projection = "SELECT " + " ".join(f"?{name}" for name in names) + " "
-    rest = sparql[rest_from:] if rest_from is not None else sparql[tokens[closing][2]:]
-    return Plan(prologue + projection + rest, *template)
+    return Plan(found.prologue + "SELECT " + " ".join(f"?{name}" for name in names) + " " + found.rest, *template)
 
 
 def _template(prologue: str, body: str, names: list[str],

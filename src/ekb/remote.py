@@ -28,6 +28,7 @@ from pathlib import Path
 import httpx
 import pyoxigraph as ox
 
+from ekb import construct_stream
 from ekb.config import BASE_IRI, GRAPH, STAGING_PREFIX
 from ekb.data_updates import data_quads
 from ekb.dialects import Dialect, detect, dialect_named, graphs_written, is_ekb_graph, query_form, rewrite_update
@@ -631,20 +632,17 @@ def pageable_construct(text: str) -> tuple[str, list[str], str] | None:
     """(prologue, template variables, the rest) of `CONSTRUCT { ?a ?b ?c } WHERE {...}` read from its tokens,
     when the rest has no dataset clause, grouping, ordering, LIMIT, OFFSET or VALUES (paging it keeps its
     meaning); else None."""
-    tokens = [t for t in read(text).tokens if t[0] != WS]
-    word = [text[t[1]:t[2]] for t in tokens]
-    start = next((i for i, t in enumerate(tokens) if t[0] == NAME and t[3] == 0 and word[i].lower() == "construct"), None)
-    if start is None or word[start + 1:start + 2] != ["{"]:
+    found = construct_stream.parts(text)
+    if found is None or found.short:
         return None
-    template = tokens[start + 2:start + 5]
-    end = start + 5 + (word[start + 5:start + 6] == ["."])
-    if len(template) != 3 or any(t[0] != VAR for t in template) or word[end:end + 1] != ["}"]:
+    variables, after = found.template_tokens[:3], [text[t[1]:t[2]] for t in found.template_tokens[3:]]
+    if len(variables) != 3 or any(t[0] != VAR for t in variables) or after not in ([], ["."]):
         return None
-    after = tokens[end + 1:]
     modifiers = {"from", "group", "having", "order", "limit", "offset", "values"}
-    if any(t[0] == NAME and t[3] == 0 and text[t[1]:t[2]].lower() in modifiers for t in after) or not after:
+    if not found.rest_tokens or any(t[0] == NAME and t[3] == 0 and text[t[1]:t[2]].lower() in modifiers
+                                    for t in found.rest_tokens):
         return None
-    return text[:tokens[start][1]], ["?" + text[t[1] + 1:t[2]] for t in template], text[after[0][1]:]
+    return found.prologue, ["?" + text[t[1] + 1:t[2]] for t in variables], found.rest
 
 
 def blank_node_chunks(triples: list[ox.Triple], size: int) -> list[list[ox.Triple]]:
