@@ -9,7 +9,7 @@ import pytest
 import rdflib
 
 from bench.generate import write
-from ekb import loader, rules_in_engine
+from ekb import loader, rules_in_engine, rules_in_process
 from ekb.config import BASE_IRI, DATA_GRAPH_PREFIX, INFERRED_GRAPH, LOAD_MANIFEST_GRAPH, ONTOLOGY_GRAPH, Settings
 from ekb.errors import StoreUnavailable
 from ekb.kb import KnowledgeBase
@@ -61,13 +61,13 @@ def test_the_shipped_model_and_a_full_rematerialisation_after_a_removal_equal_th
     embedded = KnowledgeBase(settings, EmbeddedStore())
     embedded.load()
     kb = KnowledgeBase(settings, remote)
-    report = kb.load()
-    assert report.reasoner == rules_in_engine.NAME  # recorded in the manifest, so a reload keeps the entailments
-    assert in_graph(remote, LOAD_MANIFEST_GRAPH, f'<{INFERRED_GRAPH}> ?creator "{rules_in_engine.NAME}"')
+    report = kb.load()  # every premise sent from this process: the same rules run here (ekb.rules_in_process)
+    assert report.reasoner == rules_in_process.NAME  # recorded in the manifest, so a reload keeps the entailments
+    assert in_graph(remote, LOAD_MANIFEST_GRAPH, f'<{INFERRED_GRAPH}> ?creator "{rules_in_process.NAME}"')
     assert in_graph(remote, INFERRED_GRAPH, WITHIN)
     assert inferred(remote) == inferred(embedded.store)
 
-    for each in (embedded, kb):  # a removal, then the whole inferred graph made again (infer_into)
+    for each in (embedded, kb):  # a removal, then the whole inferred graph made again in the engine (infer_into)
         each.store.update(f"DELETE DATA {{ GRAPH <{DATA_GRAPH_PREFIX}capabilities> {{ {PARENT_LINK} }} }}")
         each.refresh_inferences()
     assert not in_graph(remote, INFERRED_GRAPH, WITHIN)
@@ -161,6 +161,8 @@ def test_a_rule_the_engine_refuses_sends_the_load_to_the_download_path(oxigraph_
     loader.load(embedded, settings)
     store = RemoteStore(oxigraph_server.query_url)
 
+    monkeypatch.setattr(rules_in_process, "lines_sent", lambda *_: None)  # as in a reload: premises in the engine
+
     def refused(where, premises, target):
         where.update(f"INSERT DATA {{ GRAPH <{target}/round-1> {{ <http://e/x> <http://e/y> <http://e/z> }} }}")
         raise StoreUnavailable("the SPARQL server answered 500: estimated execution time exceeds the limit")
@@ -215,13 +217,20 @@ def test_reasonable_derives_nothing_from_the_vocabulary_without_rules(term):
 
 
 def test_a_reload_keeps_entailments_the_engine_made(oxigraph_server, tmp_path, monkeypatch):
-    """In-engine and reasonable give the same entailments: a reload with nothing changed reasons over nothing."""
+    """The rules in process, in the engine and reasonable give the same entailments: a reload with nothing changed
+    reasons over nothing, whichever made them."""
     oxigraph_server.clear()
     settings = make_project(tmp_path / "project")
     store = RemoteStore(oxigraph_server.query_url)
-    assert loader.load(store, settings).reasoner == rules_in_engine.NAME
+    assert loader.load(store, settings).reasoner == rules_in_process.NAME
     monkeypatch.setattr(rules_in_engine, "materialise", lambda *_: pytest.fail("reasoned again"))
+    monkeypatch.setattr(rules_in_process, "entailments", lambda *_: pytest.fail("reasoned again"))
     assert not loader.load(store, settings).reasoned
+    (tmp_path / "project" / "data" / "more.ttl").write_text("<http://e/c> <http://e/hasPart> <http://e/d> .\n")
+    monkeypatch.undo()  # a new data file beside one the engine holds: the rules run in the engine
+    report = loader.load(store, settings)
+    assert report.reasoned and report.reasoner == rules_in_engine.NAME
+    assert in_graph(store, INFERRED_GRAPH, "<http://e/d> <http://e/partOf> <http://e/c>")
     store.close()
 
 

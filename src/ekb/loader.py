@@ -20,7 +20,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import rdflib
 
-from ekb import rules_in_engine
+from ekb import rules_in_engine, rules_in_process
 from ekb.config import (
     BASE_IRI,
     DATA_GRAPH_PREFIX,
@@ -37,7 +37,7 @@ from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, by_name, for_file
 from ekb.limits import check_rdf_limits
 from ekb.literals import Rewrite, file_rewrites
 from ekb.reasoning import Reasoner, materialise, reasoner_named
-from ekb.store import NTRIPLES, EmbeddedStore, Store, clean_parser_message, engine_input
+from ekb.store import NTRIPLES, Store, clean_parser_message, engine_input
 from ekb.terms import triple_to_ox
 
 # In the load manifest, each data graph the last load wrote from a file is an sd:NamedGraph.
@@ -169,6 +169,14 @@ def entail(premises: Sequence[tuple[Store, str]], target: str, into: Store, reas
     those rules do not implement, the premises are read into this process and reasoned over by `reasoner`."""
     graphs = [g for where, g in premises if where is into]
     if len(graphs) == len(premises) and rules_in_engine.runs_in(into, reasoner.name):
+        if (sent := rules_in_process.lines_sent(into, graphs)) is not None:
+            try:  # every premise was just sent from this process: no engine does the rules faster
+                progress(f"the rules run over the premises just sent ({rules_in_process.NAME}, the same "
+                         f"entailments as {reasoner.name})")
+                into.load_graph(target, rules_in_process.entailments(sent), ox.RdfFormat.N_TRIPLES, "entailments")
+                return rules_in_process.NAME
+            except rules_in_engine.NotCovered as err:
+                progress(f"{err}: the rules run in the engine instead")
         try:
             progress(f"the rules run in the engine ({rules_in_engine.NAME}, the same entailments as {reasoner.name})")
             rules_in_engine.materialise(into, graphs, target)
@@ -274,10 +282,18 @@ def load(store: Store, settings: Settings, progress: Progress = lambda _: None,
                 ?w ?noted ?what FILTER(?noted IN (<{MODIFIED}>, <{HELD}>, <{NOT_HELD}>)) }} }}""")
         return LoadReport(graphs=counts, kept=kept, seconds=time.perf_counter() - started, reasoner=made_by,
                           skipped=unchanged, reasoned=False)
-    staged = {g: staging_name(run, g) for g in changed}
     files: dict[str, tuple[Path, ox.RdfFormat] | None] = {}  # the one file a graph comes from, if one
     rewritten: dict[str, list[Rewrite]] = {}
     with store.staging_area() as stage:
+        in_place: list[str] = []  # graphs new to the store, written under their own names (`begin_new_graph`)
+
+        def staging(graph: str) -> str:
+            if stage is store and graph not in counts and stage.begin_new_graph(graph):
+                in_place.append(graph)
+                return graph
+            return staging_name(run, graph)
+
+        staged = {g: staging(g) for g in changed}
         try:
             to_parse = [source for source in sources if source.graph in staged]
             for number, source in enumerate(to_parse, 1):
@@ -292,17 +308,20 @@ def load(store: Store, settings: Settings, progress: Progress = lambda _: None,
                 now[g] = Record(now[g].sources, stage.count(staged[g]), content_digest(stage, staged[g]))
             if reasoned:
                 progress(f"reasoning (OWL 2 RL, {reasoner.name}) over the ontology and data")
-                staged[INFERRED_GRAPH] = staging_name(run, INFERRED_GRAPH)
+                staged[INFERRED_GRAPH] = staging(INFERRED_GRAPH)
                 premises = [(stage, staged[g]) for g in changed if g != SHAPES_GRAPH]
                 premises += [(store, g) for g in unchanged + kept if g != SHAPES_GRAPH]
                 made_by = entail(premises, staged[INFERRED_GRAPH], stage, reasoner, progress)
-            staged[LOAD_MANIFEST_GRAPH] = staging_name(run, LOAD_MANIFEST_GRAPH)
+            staged[LOAD_MANIFEST_GRAPH] = staging(LOAD_MANIFEST_GRAPH)  # the last graph written
             stage.load_graph(staged[LOAD_MANIFEST_GRAPH], manifest_ntriples(from_files, now, made_by),
                              ox.RdfFormat.N_TRIPLES, "manifest")
             progress(f"installing {len(staged)} graphs")
-            store.install(stage, staged, drop=stale, files={g: f for g, f in files.items() if f})
+            store.install(stage, {g: s for g, s in staged.items() if s != g}, drop=stale,
+                          files={g: f for g, f in files.items() if f})
         except BaseException:
             drop_staging(stage, run)
+            if in_place:  # absent before this load: the store is left as it was
+                stage.update(" ;\n".join(f"DROP SILENT GRAPH {ox.NamedNode(g)}" for g in in_place))
             raise
     return LoadReport(graphs=store.counts(), dropped=stale, kept=kept, seconds=time.perf_counter() - started,
                       reasoner=made_by, rewritten=rewritten, skipped=unchanged, reasoned=reasoned)
@@ -404,10 +423,7 @@ def files_digest(files: list[SourceFile], root: Path) -> str:
 def content_digest(store: Store, graph: str) -> str:
     """A digest of a graph's triples: its N-Triples lines sorted, blank node labels left out (a graph parsed again
     gets new ones; so a write that only exchanges one blank node for another in equal triples goes unseen)."""
-    if isinstance(store, EmbeddedStore):  # the engine's own dump: faster than a CONSTRUCT
-        body = store.engine.dump(format=ox.RdfFormat.N_TRIPLES, from_graph=ox.NamedNode(graph))
-    else:
-        body = store.graph_ntriples(graph)
+    body = store.digest_ntriples(graph)
     digest = hashlib.sha256()
     for line in sorted((BLANK_LABEL.sub(b"_:", body) if b"_:" in body else body).splitlines()):
         digest.update(line + b"\n")

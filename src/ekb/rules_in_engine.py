@@ -46,7 +46,7 @@ OWL, RDF, RDFS = PREFIXES["owl"], PREFIXES["rdf"], PREFIXES["rdfs"]
 NAME = "in-engine"
 # The reasoners whose useful entailments are the same by construction (tests/test_rules_in_engine.py): a store
 # whose inferred graph one of them made need not be reasoned over again for the other.
-SAME_ENTAILMENTS = frozenset({"reasonable", NAME})
+SAME_ENTAILMENTS = frozenset({"reasonable", NAME, "in-process"})  # "in-process": ekb.rules_in_process
 TYPE = RDF + "type"
 SUB_CLASS, EQUIVALENT_CLASS = RDFS + "subClassOf", OWL + "equivalentClass"
 SUB_PROPERTY, EQUIVALENT_PROPERTY, INVERSE = RDFS + "subPropertyOf", OWL + "equivalentProperty", OWL + "inverseOf"
@@ -172,12 +172,17 @@ def read_schema(store: Store, premises: Sequence[str], used: Usage | None = None
     """The premises' axioms, chained, or `NotCovered` naming what the rules do not implement."""
     by_values = not one_update_per_row(store)
     used = used or usage(store, premises, by_values)
-    terms = {t for t in used.predicates | used.classes if t.startswith(BUILT_IN)}
-    uncovered = sorted(terms - COVERED)
+    return check_schema(used, [(row["s"], row["p"].value, row["o"])
+                               for row in store.select(axioms_query(premises, by_values))])
+
+
+def check_schema(used: Usage, rows: list[tuple[ox.Term, str, ox.Term]]) -> Schema:
+    """The axioms (subject, predicate, object) compiled, or `NotCovered` for what the rules do not implement
+    (also in the vocabulary the premises use)."""
+    uncovered = sorted({t for t in used.predicates | used.classes if t.startswith(BUILT_IN)} - COVERED)
     if uncovered:
         raise NotCovered(f"the premises use {', '.join(uncovered)}, which the in-engine OWL 2 RL rules do not "
                          "implement")
-    rows = [(row["s"], row["p"].value, row["o"]) for row in store.select(axioms_query(premises, by_values))]
     problems = sorted({f"{s} <{p}> {o}" for s, p, o in rows if not acceptable(s, p, o)})
     if problems:
         raise NotCovered(f"axioms the in-engine OWL 2 RL rules do not implement: {'; '.join(problems[:5])}"
