@@ -173,7 +173,8 @@ def entail(premises: Sequence[tuple[Store, str]], target: str, into: Store, reas
             try:  # every premise was just sent from this process: no engine does the rules faster
                 progress(f"the rules run over the premises just sent ({rules_in_process.NAME}, the same "
                          f"entailments as {reasoner.name})")
-                into.load_graph(target, rules_in_process.entailments(sent), ox.RdfFormat.N_TRIPLES, "entailments")
+                for part in rules_in_process.entailments(sent):  # each sent while the next is computed
+                    into.load_graph(target, part, ox.RdfFormat.N_TRIPLES, "entailments")
                 return rules_in_process.NAME
             except rules_in_engine.NotCovered as err:
                 progress(f"{err}: the rules run in the engine instead")
@@ -304,14 +305,15 @@ def load(store: Store, settings: Settings, progress: Progress = lambda _: None,
                 if rewrites := file_rewrites(data, fmt, BASE_IRI):  # parses: the file is known to be well-formed
                     rewritten[label] = rewrites
                 files[source.graph] = (data, fmt) if source.graph not in files and isinstance(data, Path) else None
-            for g in changed:  # what is installed: the stage holds exactly that
-                now[g] = Record(now[g].sources, stage.count(staged[g]), content_digest(stage, staged[g]))
             if reasoned:
                 progress(f"reasoning (OWL 2 RL, {reasoner.name}) over the ontology and data")
                 staged[INFERRED_GRAPH] = staging(INFERRED_GRAPH)
                 premises = [(stage, staged[g]) for g in changed if g != SHAPES_GRAPH]
                 premises += [(store, g) for g in unchanged + kept if g != SHAPES_GRAPH]
                 made_by = entail(premises, staged[INFERRED_GRAPH], stage, reasoner, progress)
+            for g in changed:  # what is installed: the stage holds exactly that (after the reasoning, which a
+                # remote engine's upload of the files may still be storing: `UploadQueue`)
+                now[g] = Record(now[g].sources, stage.count(staged[g]), content_digest(stage, staged[g]))
             staged[LOAD_MANIFEST_GRAPH] = staging(LOAD_MANIFEST_GRAPH)  # the last graph written
             stage.load_graph(staged[LOAD_MANIFEST_GRAPH], manifest_ntriples(from_files, now, made_by),
                              ox.RdfFormat.N_TRIPLES, "manifest")
@@ -377,11 +379,12 @@ def is_unchanged(store: Store, graph: str, sources: str, record: Record | None, 
                  writes: Writes) -> bool:
     """Whether `graph` is as the last load left it: same files, same triple count and, when a write came since,
     the same content: each triple the writes noted held as at the last load, or, where a write was not noted
-    triple by triple, the same content digest (the one check that reads the whole graph)."""
+    triple by triple, the same content digest (the one check that reads the whole graph; a store that records
+    none, `Store.digest_ntriples`, has the graph loaded again)."""
     if record is None or record.sources != sources or counts.get(graph, 0) != record.triples:
         return False
     if writes.everything or graph in writes.graphs:
-        return content_digest(store, graph) == record.content
+        return bool(record.content) and content_digest(store, graph) == record.content
     return graph not in writes.noted or graph not in writes.moved(store)
 
 
@@ -424,6 +427,8 @@ def content_digest(store: Store, graph: str) -> str:
     """A digest of a graph's triples: its N-Triples lines sorted, blank node labels left out (a graph parsed again
     gets new ones; so a write that only exchanges one blank node for another in equal triples goes unseen)."""
     body = store.digest_ntriples(graph)
+    if body is None:  # not worth its cost in this store: "" never equals a digest
+        return ""
     digest = hashlib.sha256()
     for line in sorted((BLANK_LABEL.sub(b"_:", body) if b"_:" in body else body).splitlines()):
         digest.update(line + b"\n")

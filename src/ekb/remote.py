@@ -18,7 +18,7 @@ What ekb promises on the embedded store holds here too, whatever the engine does
 
 from __future__ import annotations
 
-import itertools
+import functools
 import json
 import re
 import time
@@ -37,6 +37,7 @@ from ekb.errors import Forbidden, LimitExceeded, QuerySyntaxError, QueryTimeout,
 from ekb.formats import Format
 from ekb.sparql_lexer import IRI, NAME, VAR, WS, names_dataset, read
 from ekb.store import JSON_RESULTS, NTRIPLES, Answer, Store, clean_parser_message
+from ekb.upload_queue import UploadQueue
 
 SPARQL_JSON = "application/sparql-results+json"
 XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
@@ -65,6 +66,7 @@ class RemoteStore(Store):
         # What was sent to each staging graph (`Sent`): its digest is computed from that instead of reading the
         # graph back. Forgotten at any other write to the engine.
         self._sent: dict[str, Sent] = {}
+        self._uploads = UploadQueue()  # chunks of a load, sent while the loader goes on
 
     # -- the engine ------------------------------------------------------------------------------------------
 
@@ -218,6 +220,7 @@ class RemoteStore(Store):
             form["named-graph-uri"] = list(named_graphs)
         deadline = time.monotonic() + timeout_s if timeout_s else None
         try:
+            self._uploads.settle()
             with self._http.stream("POST", self.endpoint, data=form, headers={"Accept": accept},
                                    **({"timeout": timeout_s} if timeout_s else {})) as response:
                 if response.status_code >= 300:
@@ -304,12 +307,11 @@ class RemoteStore(Store):
         """One graph as canonical N-Triples (pyoxigraph's, whatever the engine's own spacing and labels)."""
         return ox.serialize(self.graph_triples(graph), format=ox.RdfFormat.N_TRIPLES)
 
-    def digest_ntriples(self, graph: str) -> bytes:
-        """A staging graph ekb filled itself since it was empty (or a new graph since `begin_new_graph`) is not
-        read back whole: see `_ntriples_as_sent`."""
-        sent = self._sent.get(graph)
-        body = self._ntriples_as_sent(graph, sent) if sent is not None and sent.size() >= AS_SENT_FROM else None
-        return body if body is not None else self.graph_ntriples(graph)
+    def digest_ntriples(self, graph: str) -> None:
+        """None: a digest of a graph here means reading it back whole, which costs the engine about what loading
+        it again does (at 10^6 triples on Virtuoso the forms it keeps of the literals sent took 6.5 s to learn,
+        of a 26 s load)."""
+        return None
 
     def begin_new_graph(self, graph: str) -> bool:
         """Yes: moving a graph costs an engine as much as loading it (Virtuoso: 11.5 s of a 10^6 load's 44 s).
@@ -325,26 +327,7 @@ class RemoteStore(Store):
         sent = self._sent.get(graph)
         if sent is None or sent.unsupported:
             return None
-        return itertools.chain(sent.lines, sent.probed)
-
-    def _ntriples_as_sent(self, graph: str, sent: Sent) -> bytes | None:
-        """The graph as the engine keeps it, from what was sent. The engines keep IRIs, blank nodes and strings
-        exactly as sent, and literals with a datatype or a language tag in forms of their own
-        (`"0.20"^^xsd:decimal` -> `"0.2"` on both; Virtuoso also `"Hello"@en-US` -> `@en-us`, `"P1D"^^xsd:duration`
-        -> `"86400.0"`: tests/test_virtuoso.py sends each kind and compares the digests). So the lines sent are
-        taken as they are but for those (`Sent.probed`), which are read back from the graph (`MAY_CHANGE`; their
-        blank nodes then carry the engine's labels, which a digest leaves out). Checked per graph: the engine's
-        COUNT of the graph must equal the lines taken plus the triples read back (Virtuoso keeps equal numbers of
-        one subject and property, `"01"^^xsd:integer`, `"1.0E0"^^xsd:double`, `true`, as one triple, and a write
-        that bypassed this store shows there), else, and for RDF-star, the graph is read back whole (None)."""
-        if sent.unsupported:
-            return None
-        lines = set(sent.lines)
-        stored = self.graph_triples(graph, MAY_CHANGE) if sent.probed else []
-        if self.count(graph) != len(lines) + len(stored):
-            return None
-        lines.update(ox.serialize(stored, format=ox.RdfFormat.N_TRIPLES).splitlines())
-        return b"".join(sorted(line + b"\n" for line in lines))
+        return sent.lines
 
     def export(self, fmt: Format, graph: str | None = None) -> bytes:
         if fmt.engine.supports_datasets:
@@ -429,18 +412,37 @@ class RemoteStore(Store):
 
     def load_graph(self, graph: str, data: bytes | Path, fmt: ox.RdfFormat = ox.RdfFormat.N_TRIPLES,
                    source: str = "data") -> None:
-        """Add an RDF document to a graph (a staging graph: this takes one request per chunk)."""
+        """Add an RDF document to a graph, one request per chunk. Into a graph a load fills (a staging graph, or
+        a new one since `begin_new_graph`) the chunks go as the parser gives them: the engine stores the first
+        while the rest is parsed (at 10^6 triples it waited 3 s for the whole file before); statements with a blank
+        node are kept for the end, together (`blank_node_chunks`); a syntax error leaves part of the document
+        there, for the load to drop with the graph. Into another graph the document is parsed whole first."""
         data = data.read_bytes() if isinstance(data, Path) else data
+        filling = graph.startswith(STAGING_PREFIX) or graph in self._sent
+        size = self.dialect.load_chunk if self.dialect.graph_store_path else self.dialect.update_chunk
+        plain: list[ox.Triple] = []
+        linked: list[ox.Triple] = []
         try:
-            triples = [q.triple for q in ox.parse(data, format=fmt, base_iri=BASE_IRI)]
+            for quad in ox.parse(data, format=fmt, base_iri=BASE_IRI):
+                t = quad.triple
+                if filling and not isinstance(t.subject, LINKED) and not isinstance(t.object, LINKED):
+                    plain.append(t)
+                    if len(plain) >= size:
+                        self.add_triples(graph, plain, unlinked=True)
+                        plain = []
+                else:
+                    linked.append(t)
         except SyntaxError as err:
             raise RdfSyntaxError(source, clean_parser_message(err.msg), err.lineno, err.offset) from None
-        self.add_triples(graph, triples)
+        self.add_triples(graph, plain, unlinked=True)
+        self.add_triples(graph, linked)
 
-    def add_triples(self, graph: str, triples: list[ox.Triple]) -> None:
-        """Add triples to a graph in bounded chunks (Graph Store POST where the engine has it, else INSERT DATA).
-        Into a staging graph: large chunks without a transaction where the engine offers that
-        (`staging_load_param`), and what was sent is kept (`Sent`) while it is all the graph holds."""
+    def add_triples(self, graph: str, triples: list[ox.Triple], unlinked: bool = False) -> None:
+        """Add triples to a graph in bounded chunks (Graph Store POST where the engine has it, queued to be sent
+        while the caller goes on: `UploadQueue`; else INSERT DATA), statements that share a blank node in one
+        chunk (`blank_node_chunks`; `unlinked`: the caller knows none do). Into a staging graph: large chunks
+        without a transaction where the engine offers that (`staging_load_param`), and what was sent is kept
+        (`Sent`) while it is all the graph holds."""
         dialect = self.dialect
         size = dialect.load_chunk if dialect.graph_store_path else dialect.update_chunk
         target = ox.NamedNode(graph)
@@ -449,10 +451,13 @@ class RemoteStore(Store):
         if staging and sent is None:  # what the graph held before, if anything, shows in the COUNT check
             sent = self._sent[graph] = Sent()
         try:
-            for chunk in blank_node_chunks(triples, size):
+            chunks = [triples[i:i + size] for i in range(0, len(triples), size)] if unlinked \
+                else blank_node_chunks(triples, size)
+            for chunk in chunks:
                 body = ox.serialize(chunk, format=ox.RdfFormat.N_TRIPLES)
                 if dialect.graph_store_path:
-                    self._post_ntriples(graph, body, staging and len(chunk) >= dialect.staging_load_from)
+                    bulk = staging and len(chunk) >= dialect.staging_load_from
+                    self._uploads.submit(functools.partial(self._post_ntriples, graph, body, bulk), len(body))
                 else:
                     self.check_ekb_graphs([graph])
                     self._send_update(f"INSERT DATA {{ GRAPH {target} {{\n{body.decode('utf-8')}\n}} }}", keep_sent=True)
@@ -512,9 +517,13 @@ class RemoteStore(Store):
             self._send_update(f"DROP SILENT GRAPH {ox.NamedNode(g)}")
 
     def close(self) -> None:
-        self._http.close()
+        try:
+            self._uploads.close()
+        finally:
+            self._http.close()
 
     def _send(self, url: str, timeout: float | None = None, shift: int = 0, **kwargs) -> httpx.Response:
+        self._uploads.settle()
         try:
             extra = {"timeout": timeout} if timeout else {}
             response = self._http.post(url, **kwargs, **extra)
@@ -533,39 +542,23 @@ class RemoteStore(Store):
         raise StoreUnavailable(f"the SPARQL server at {url} answered {response.status_code}: {response.text.strip()[:500]}")
 
 
-# The size (triples sent) from which a staging graph's content is computed from what was sent: below it, reading
-# the graph back (a COUNT and a page or two) costs less than the probe of its literals (four requests).
-AS_SENT_FROM = 20_000
-# The triples whose object an engine may keep in a form of its own: a literal with a datatype or a language tag.
-MAY_CHANGE = ('FILTER(isLiteral(?o) && (LANG(?o) != "" '
-              '|| DATATYPE(?o) != <http://www.w3.org/2001/XMLSchema#string>))')
-# An N-Triples line of pyoxigraph's whose object is a literal with a datatype or a language tag: it ends
-# `"^^<datatype> .` or `"@tag .` (strings are written without a datatype; inside a lexical form every quote is
-# escaped, so `"^^<` or `"@` only closes the object).
-PROBED_LINE = re.compile(rb'"(?:\^\^<[^>]*>|@[A-Za-z0-9-]+) \.$')
+LINKED = (ox.BlankNode, ox.Triple)  # a statement with one of these travels with the others that share it
 
 
 class Sent:
-    """What was sent to a staging graph, as pyoxigraph's distinct N-Triples lines: those whose object is a literal
-    with a datatype or a language tag apart (`probed`: the engine may keep it in another form), and whether a line
-    was RDF-star."""
+    """What was sent to a staging graph (or a new graph a load fills), as pyoxigraph's distinct N-Triples lines,
+    for the rules a load runs in this process (`ekb.rules_in_process`); and whether a line was RDF-star."""
 
     def __init__(self) -> None:
         self.lines: set[bytes] = set()
-        self.probed: set[bytes] = set()
         self.unsupported = False
         self.count: int | None = None  # the engine's COUNT of the graph, once asked
-
-    def size(self) -> int:
-        return len(self.lines) + len(self.probed)
 
     def add(self, body: bytes) -> None:
         self.count = None
         for line in body.splitlines():
-            if b"<<" in line:  # a quoted triple: read back instead
+            if b"<<" in line:  # a quoted triple: its lines are not split as the rules split them
                 self.unsupported = True
-            elif PROBED_LINE.search(line):
-                self.probed.add(line)
             elif line:
                 self.lines.add(line)
 

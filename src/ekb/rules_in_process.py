@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import pyoxigraph as ox
 
@@ -66,16 +66,19 @@ def premises(lines: Iterable[bytes]) -> tuple[set[Fact], list[bytes]]:
 
 def read_schema(facts: set[Fact], axiom_lines: list[bytes]) -> rules.Schema:
     """The compiled schema, or `NotCovered` for what the rules do not implement (as `rules.read_schema`)."""
-    used = rules.Usage({p[1:-1].decode() for _, p, _ in facts},
-                       {o[1:-1].decode() if o[:1] == b"<" else o.decode() for _, p, o in facts if p == TYPE})
+    predicates, classes = {p for _, p, _ in facts}, {o for _, p, o in facts if p == TYPE}
+    used = rules.Usage({p[1:-1].decode() for p in predicates},
+                       {o[1:-1].decode() if o[:1] == b"<" else o.decode() for o in classes})
     parsed = [(t.subject, t.predicate.value, t.object) for t in
               ox.parse(b"\n".join(axiom_lines) + b"\n", format=ox.RdfFormat.N_TRIPLES)] if axiom_lines else []
     return rules.check_schema(used, parsed)
 
 
-def entailments(lines: Iterable[bytes]) -> bytes:
+def entailments(lines: Iterable[bytes]) -> Iterator[bytes]:
     """The useful OWL 2 RL entailments of the premises (N-Triples lines, each without its line end), not asserted
-    in them, as N-Triples: what `rules_in_engine.materialise` writes to its target graph."""
+    in them: what `rules_in_engine.materialise` writes to its target graph. As N-Triples, in two parts: the
+    links, then the types and the class hierarchy (the first can be on its way while the second is computed).
+    `NotCovered` comes before the first."""
     facts, axiom_lines = premises(lines)
     schema = read_schema(facts, axiom_lines)
     closure = property_closure(facts, schema)
@@ -83,11 +86,16 @@ def entailments(lines: Iterable[bytes]) -> bytes:
     if any(o[:1] == b'"' and not s.startswith(VOCABULARY) for s, _, o in derived):
         raise rules.NotCovered("a transitive link to a literal value from a resource outside the vocabulary: "
                                "reasoned over where the literal values are")
-    out = derived | {(x, TYPE, d) for x, d in types(closure, schema)} \
-        | {(term(c), SUB_CLASS, term(d)) for c, d in schema.superclasses if not c.startswith(rules.BUILT_IN)}
-    # kept as `rules.unuseful_cleanup` keeps: nothing about a blank node or a built-in term
-    out = {f for f in out - facts if not (f[0].startswith((b"_:", *NOT_NAMED)) or f[2].startswith(b"_:"))}
-    return b"".join(b"%s %s %s .\n" % f for f in out)
+    yield ntriples(derived)
+    yield ntriples({(x, TYPE, d) for x, d in types(closure, schema)} - facts
+                   | {(term(c), SUB_CLASS, term(d)) for c, d in schema.superclasses
+                      if not c.startswith(rules.BUILT_IN)} - facts)
+
+
+def ntriples(facts: Iterable[Fact]) -> bytes:
+    """Kept as `rules.unuseful_cleanup` keeps: nothing about a blank node or a built-in term."""
+    return b"".join(b"%s %s %s .\n" % f for f in facts
+                    if not (f[0].startswith((b"_:", *NOT_NAMED)) or f[2].startswith(b"_:")))
 
 
 def property_closure(facts: set[Fact], schema: rules.Schema) -> set[Fact]:
@@ -139,15 +147,18 @@ def types(closure: set[Fact], schema: rules.Schema) -> set[tuple[bytes, bytes]]:
         return out
 
     supers, domains, ranges = grouped(schema.superclasses), grouped(schema.domains), grouped(schema.ranges)
-    found: set[tuple[bytes, bytes]] = set()
-    for s, p, o in closure:
-        if p == TYPE and o in supers and named(s):
-            found.update((s, d) for d in supers[o])
-        if p in domains and named(s):
-            found.update((s, d) for d in domains[p])
-        if p in ranges and named(o):
-            found.update((o, d) for d in ranges[p])
-    return found
+    typed: dict[bytes, set[bytes]] = defaultdict(set)  # class -> the things it is given to
+    for s, p, o in closure:  # the things first, then each class once per distinct thing
+        if p == TYPE and o in supers:
+            for d in supers[o]:
+                typed[d].add(s)
+        if p in domains:
+            for d in domains[p]:
+                typed[d].add(s)
+        if p in ranges:
+            for d in ranges[p]:
+                typed[d].add(o)
+    return {(x, d) for d, things in typed.items() for x in things if named(x)}
 
 
 def named(x: bytes) -> bool:

@@ -128,9 +128,10 @@ class Store(ABC):
         g = ox.NamedNode(graph)
         return self.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {g} {{ ?s ?p ?o }} }}", graph_format=NTRIPLES).body
 
-    def digest_ntriples(self, graph: str) -> bytes:
-        """One graph's triples as N-Triples lines, for a digest of its content (`loader.content_digest`, which
-        leaves blank node labels out: a store may label one blank node differently in two lines here)."""
+    def digest_ntriples(self, graph: str) -> bytes | None:
+        """One graph's triples as N-Triples lines, for a digest of its content (`loader.content_digest`), or None
+        where that would cost about what loading the graph again does: no digest is recorded then, and a graph
+        that a write changed in a way not known triple by triple is loaded again (`loader.is_unchanged`)."""
         return self.graph_ntriples(graph)
 
     def export(self, fmt: Format, graph: str | None = None) -> bytes:
