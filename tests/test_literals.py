@@ -8,6 +8,7 @@ files as written; the store cannot, so the load and the writes name every litera
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import httpx
@@ -95,6 +96,24 @@ def test_the_round_trip_names_exactly_what_the_store_changes():
     assert store_rewrites(list(ox.parse(f'<urn:a> <urn:p> "x", "x"@en, 7, "2024-01-05"^^<{XSD}date>, '
                                         f'"a \\"1\\"^^<{XSD}int>" .'.encode(), format=ox.RdfFormat.TURTLE))) == []
     assert rewrites_json([]) == {}
+
+
+def test_a_load_on_a_remote_engine_names_the_same_rewrites_found_in_its_chunks(project, oxigraph_server):
+    """On a remote engine the rewrites are found in the chunks sent (the file is not parsed again): the same list,
+    each literal where it first occurs and counted in every chunk, with the file in several chunks."""
+    from ekb import dialects
+    from ekb.remote import RemoteStore
+
+    (project / "data" / "many.ttl").write_text("".join(
+        f'<{EX}n{i}> <{EX}count> "{i % 3}"^^<{XSD}int> ; <{EX}price> "{i}.50"^^<{XSD}decimal> .\n' for i in range(30)))
+    oxigraph_server.clear()
+    store = RemoteStore(oxigraph_server.query_url, dialect=dataclasses.replace(dialects.OXIGRAPH, load_chunk=7))
+    remote = KnowledgeBase(Settings(root=project), store).load().rewritten
+    embedded = KnowledgeBase(Settings(root=project), EmbeddedStore()).load().rewritten
+    assert remote == embedded and written(remote["data/typed.ttl"]) == REWRITTEN
+    assert [(str(r.original), r.occurrences) for r in remote["data/many.ttl"]][:3] == [
+        (f'"0"^^<{XSD}int>', 10), (f'"0.50"^^<{XSD}decimal>', 1), (f'"1"^^<{XSD}int>', 10)]
+    store.close()
 
 
 def test_file_validation_keeps_what_the_file_says(project, tmp_path):

@@ -161,7 +161,7 @@ def test_a_rule_the_engine_refuses_sends_the_load_to_the_download_path(oxigraph_
     loader.load(embedded, settings)
     store = RemoteStore(oxigraph_server.query_url)
 
-    monkeypatch.setattr(rules_in_process, "lines_sent", lambda *_: None)  # as in a reload: premises in the engine
+    monkeypatch.setattr(RemoteStore, "lines_sent", lambda *_: None)  # as in a reload: premises in the engine
 
     def refused(where, premises, target):
         where.update(f"INSERT DATA {{ GRAPH <{target}/round-1> {{ <http://e/x> <http://e/y> <http://e/z> }} }}")

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from ekb import loader, upload_queue
-from ekb.errors import StoreUnavailable
+from ekb.errors import RdfSyntaxError, StoreUnavailable
 from ekb.remote import RemoteStore
 from ekb.upload_queue import UploadQueue
 from tests.test_loader import make_project
@@ -38,17 +38,19 @@ def test_a_full_queue_makes_the_caller_wait(monkeypatch):
     assert most == [60]
 
 
-def test_a_failure_reaches_the_thread_that_queued_it_once():
-    queue = UploadQueue()
+def test_a_failure_reaches_the_thread_that_queued_it_once_and_other_threads_do_not_wait():
+    queue, release = UploadQueue(), threading.Event()
 
     def fail() -> None:
+        release.wait(60)
         raise StoreUnavailable("the server answered 500")
 
     queue.submit(fail, 1)
-    queue.submit(lambda: None, 1)
+    after: list[int] = []
+    queue.submit(lambda: after.append(1), 1)  # not sent: the load fails anyway
     other: list[BaseException | None] = []
 
-    def elsewhere() -> None:  # another thread's request waits for the queue, and is not told of its failure
+    def elsewhere() -> None:  # a reader in another thread: neither waits for the queue nor is told of its failure
         try:
             queue.settle()
             other.append(None)
@@ -57,11 +59,13 @@ def test_a_failure_reaches_the_thread_that_queued_it_once():
 
     thread = threading.Thread(target=elsewhere)
     thread.start()
-    thread.join()
-    assert other == [None]
+    thread.join(5)
+    assert other == [None] and not release.is_set()
+    release.set()
     with pytest.raises(StoreUnavailable, match="answered 500"):
         queue.settle()
     queue.settle()  # told once
+    assert after == []
     queue.close()
 
 
@@ -101,4 +105,50 @@ def test_a_first_load_moves_nothing_and_a_reload_stages_what_it_replaces(oxigrap
     loader.load(store, settings)  # the data graph is live: staged, then moved onto it
     assert any("MOVE" in u and "org/units" in u for u in updates)
     assert store.count(loader.DATA_GRAPH_PREFIX + "org/units") == 1
+    store.close()
+
+
+def failing_posts(monkeypatch, failing: str) -> None:
+    """Every Graph Store POST into a graph whose name holds `failing` fails, as an engine's 500 would."""
+    post = RemoteStore._post_ntriples
+
+    def fail(self, graph, body, bulk):
+        if failing in graph:
+            raise StoreUnavailable(f"the SPARQL server answered 500 for {graph}")
+        return post(self, graph, body, bulk)
+
+    monkeypatch.setattr(RemoteStore, "_post_ntriples", fail)
+
+
+def test_a_failed_chunk_fails_a_reload_whose_rules_run_in_the_engine(oxigraph_server, tmp_path, monkeypatch):
+    """With a graph unchanged, the rules run in the engine: a chunk that failed meanwhile is not taken for the
+    engine refusing a rule (which would reason the download way over a graph missing that chunk, and install it)."""
+    oxigraph_server.clear()
+    settings = make_project(tmp_path / "project")
+    store = RemoteStore(oxigraph_server.query_url)
+    before = loader.load(store, settings).graphs
+    (tmp_path / "project" / "data" / "more.ttl").write_text("<http://e/c> <http://e/hasPart> <http://e/d> .\n")
+    failing_posts(monkeypatch, loader.STAGING_PREFIX)
+    said: list[str] = []
+    with pytest.raises(StoreUnavailable, match="answered 500"):
+        loader.load(store, settings, progress=said.append)
+    assert not any("instead" in line for line in said)
+    assert store.counts() == before
+    store.close()
+
+
+@pytest.mark.parametrize("failing", ["load-manifest", "org/units"])
+def test_a_first_load_fails_whole_when_a_chunk_fails_at_the_end_or_beside_a_syntax_error(
+        oxigraph_server, tmp_path, monkeypatch, failing):
+    """The manifest is the last graph sent; a failed data chunk with a malformed file after it: the error the user
+    reads is the file's, and either way no graph is left."""
+    oxigraph_server.clear()
+    settings = make_project(tmp_path / "project")
+    if failing == "org/units":
+        (tmp_path / "project" / "data" / "zz-broken.ttl").write_text("<http://e/x> <http://e/p> .\n")
+    store = RemoteStore(oxigraph_server.query_url)
+    failing_posts(monkeypatch, failing)
+    with pytest.raises(StoreUnavailable if failing == "load-manifest" else RdfSyntaxError):
+        loader.load(store, settings)
+    assert store.graphs() == []
     store.close()

@@ -426,10 +426,10 @@ def test_what_was_sent_is_kept_for_the_rules_until_any_other_write(remote):
     """The lines sent to a staging graph are what the rules in this process read (ekb.rules_in_process): any other
     write to the engine may change the graph, so they are forgotten then."""
     remote.add_triples(STAGED, many(3))
-    assert sorted(remote.lines_sent(STAGED)) == sorted(ox.serialize(many(3), format=ox.RdfFormat.N_TRIPLES).splitlines())
-    assert remote.lines_sent(G) is None  # a live graph: never
+    assert sorted(remote.lines_sent([STAGED])) == sorted(ox.serialize(many(3), format=ox.RdfFormat.N_TRIPLES).splitlines())
+    assert remote.lines_sent([G]) is None  # a live graph: never
     remote.update(f'INSERT DATA {{ GRAPH <{G}> {{ <http://e/new> <http://e/p> "x" }} }}')
-    assert remote.lines_sent(STAGED) is None
+    assert remote.lines_sent([STAGED]) is None
 
 
 def test_a_remote_load_reads_no_graph_back_and_a_write_not_known_triple_by_triple_reloads_its_graph(remote, tmp_path):

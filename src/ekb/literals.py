@@ -14,6 +14,7 @@ engine's rules is kept here to drift from its next version.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -76,6 +77,18 @@ def file_rewrites(source: bytes | Path, fmt: ox.RdfFormat, base_iri: str | None 
     """The same for an RDF document (bytes, or a file the parser streams)."""
     given = {"path": str(source)} if isinstance(source, Path) else {"input": source}
     return nquads_rewrites(ox.serialize(ox.parse(**given, format=fmt, base_iri=base_iri), format=NQUADS))
+
+
+def merged_rewrites(parts: Iterable[list[Rewrite]]) -> list[Rewrite]:
+    """The rewrites of consecutive parts of one document as one list: each literal where it first occurs,
+    counted in every part."""
+    found: dict[ox.Literal, Rewrite] = {}
+    for rewrites in parts:
+        for rewrite in rewrites:
+            first = found.get(rewrite.original)
+            found[rewrite.original] = rewrite if first is None else dataclasses.replace(
+                first, occurrences=first.occurrences + rewrite.occurrences)
+    return list(found.values())
 
 
 def nquads_rewrites(text: bytes) -> list[Rewrite]:

@@ -9,6 +9,7 @@ parses and serialises, so no step turns every triple into a Python object.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import re
 import time
@@ -35,7 +36,7 @@ from ekb.config import (
 from ekb.errors import InputError, RdfSyntaxError, StoreUnavailable
 from ekb.formats import DATASET_FORMATS, GRAPH_FORMATS, by_name, for_file
 from ekb.limits import check_rdf_limits
-from ekb.literals import Rewrite, file_rewrites
+from ekb.literals import Rewrite
 from ekb.reasoning import Reasoner, materialise, reasoner_named
 from ekb.store import NTRIPLES, Store, clean_parser_message, engine_input
 from ekb.terms import triple_to_ox
@@ -169,7 +170,7 @@ def entail(premises: Sequence[tuple[Store, str]], target: str, into: Store, reas
     those rules do not implement, the premises are read into this process and reasoned over by `reasoner`."""
     graphs = [g for where, g in premises if where is into]
     if len(graphs) == len(premises) and rules_in_engine.runs_in(into, reasoner.name):
-        if (sent := rules_in_process.lines_sent(into, graphs)) is not None:
+        if (sent := into.lines_sent(graphs)) is not None:
             try:  # every premise was just sent from this process: no engine does the rules faster
                 progress(f"the rules run over the premises just sent ({rules_in_process.NAME}, the same "
                          f"entailments as {reasoner.name})")
@@ -178,6 +179,7 @@ def entail(premises: Sequence[tuple[Store, str]], target: str, into: Store, reas
                 return rules_in_process.NAME
             except rules_in_engine.NotCovered as err:
                 progress(f"{err}: the rules run in the engine instead")
+        into.wait_for_writes()  # a chunk that failed is that, not the engine refusing a rule (caught below)
         try:
             progress(f"the rules run in the engine ({rules_in_engine.NAME}, the same entailments as {reasoner.name})")
             rules_in_engine.materialise(into, graphs, target)
@@ -187,8 +189,8 @@ def entail(premises: Sequence[tuple[Store, str]], target: str, into: Store, reas
         except StoreUnavailable as err:  # e.g. Virtuoso refusing a rule on its cost estimate: the same result, slower
             progress(f"the engine refused an in-engine rule ({err}): reasoning over the premises in this process "
                      f"instead ({reasoner.name})")
-            into.update(" ;\n".join(f"DROP SILENT GRAPH {ox.NamedNode(g)}" for g in into.graphs()
-                                    if g == target or g.startswith(target + "/")))
+            drop_graphs(into, [g for g in into.graphs()
+                               if g == target or g.startswith(rules_in_engine.helper_prefix(target))])
     lines = materialise(b"".join(premise_ntriples(where, g) for where, g in premises), reasoner)
     into.load_graph(target, "".join(lines).encode("utf-8"), ox.RdfFormat.N_TRIPLES, "entailments")
     return reasoner.name
@@ -199,10 +201,14 @@ def staging_name(run: str, graph: str) -> str:
 
 
 def drop_staging(store: Store, run: str | None = None) -> None:
+    """Staging graphs of `run` (of any run: what a crashed load left behind), and the in-engine rules' helpers."""
     prefix = STAGING_PREFIX + (f"{run}/" if run else "")
-    leftovers = [g for g in store.graphs() if g.startswith(prefix)]
-    if leftovers:
-        store.update(" ;\n".join(f"DROP SILENT GRAPH {ox.NamedNode(g)}" for g in leftovers))
+    drop_graphs(store, [g for g in store.graphs() if g.startswith((prefix, rules_in_engine.HELPERS))])
+
+
+def drop_graphs(store: Store, graphs: Sequence[str]) -> None:
+    if graphs:
+        store.update(" ;\n".join(f"DROP SILENT GRAPH {ox.NamedNode(g)}" for g in graphs))
 
 
 def loaded_graphs(store: Store) -> set[str]:
@@ -301,8 +307,7 @@ def load(store: Store, settings: Settings, progress: Progress = lambda _: None,
                 label = str(source.path.relative_to(settings.root))
                 progress(f"[{number}/{len(to_parse)}] parsing {label}")
                 data, fmt = read_source(source.path, label)
-                stage.load_graph(staged[source.graph], data, fmt, label)
-                if rewrites := file_rewrites(data, fmt, BASE_IRI):  # parses: the file is known to be well-formed
+                if rewrites := stage.load_file(staged[source.graph], data, fmt, label):
                     rewritten[label] = rewrites
                 files[source.graph] = (data, fmt) if source.graph not in files and isinstance(data, Path) else None
             if reasoned:
@@ -317,13 +322,15 @@ def load(store: Store, settings: Settings, progress: Progress = lambda _: None,
             staged[LOAD_MANIFEST_GRAPH] = staging(LOAD_MANIFEST_GRAPH)  # the last graph written
             stage.load_graph(staged[LOAD_MANIFEST_GRAPH], manifest_ntriples(from_files, now, made_by),
                              ox.RdfFormat.N_TRIPLES, "manifest")
+            stage.wait_for_writes()  # every chunk stored, or the load fails here
             progress(f"installing {len(staged)} graphs")
             store.install(stage, {g: s for g, s in staged.items() if s != g}, drop=stale,
                           files={g: f for g, f in files.items() if f})
         except BaseException:
+            with contextlib.suppress(Exception):  # a chunk that failed too: second to what is raised
+                stage.wait_for_writes()
+            drop_graphs(stage, in_place)  # absent before this load: the store is left as it was
             drop_staging(stage, run)
-            if in_place:  # absent before this load: the store is left as it was
-                stage.update(" ;\n".join(f"DROP SILENT GRAPH {ox.NamedNode(g)}" for g in in_place))
             raise
     return LoadReport(graphs=store.counts(), dropped=stale, kept=kept, seconds=time.perf_counter() - started,
                       reasoner=made_by, rewritten=rewritten, skipped=unchanged, reasoned=reasoned)

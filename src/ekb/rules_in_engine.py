@@ -9,7 +9,7 @@ model and on generated data, on `oxigraph serve` and Virtuoso):
 * property rules (`rdfs:subPropertyOf`, `owl:equivalentProperty`, `owl:inverseOf`, `owl:SymmetricProperty`) each
   turn one fact into another: they are chained over the (small) property schema in Python (`closure.entailments`),
   and `owl:TransitiveProperty` joins two facts. Rounds apply both, each reading only the facts the round before
-  added (semi-naive; a graph `target/round-N` per round) and writing only facts found nowhere yet, until a round
+  added (semi-naive; a helper graph per round, `helper_graph`) and writing only facts found nowhere yet, until a round
   adds nothing (its count is 0);
 * type rules (`rdfs:domain`, `rdfs:range`, `rdfs:subClassOf`, `owl:equivalentClass`) never feed a property rule,
   so they run once at the end, with the class hierarchy chained in Python; the types asserted already are taken
@@ -29,6 +29,7 @@ closure is computed by rule rounds, not `+` paths (Virtuoso 7.2 answers some pat
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ import pyoxigraph as ox
 
 from ekb import reasoning
 from ekb.closure import entailments as property_entailments
-from ekb.config import BASE_IRI, PREFIXES
+from ekb.config import BASE_IRI, PREFIXES, STAGING_PREFIX
 from ekb.errors import InputError
 from ekb.remote import RemoteStore
 from ekb.store import Store
@@ -350,9 +351,22 @@ def unuseful_cleanup(target: str) -> str:
   FILTER(isBlank(?s) || isBlank(?o) || {built_in}) }}"""
 
 
+def helper_graph(target: str, name: str) -> str:
+    """A graph the rules write on the way to `target`: a staging graph, so that whatever a failure leaves behind
+    is no reader's and the next load drops it (`loader.drop_staging`), even when `target` is a live graph."""
+    return f"{helper_prefix(target)}{name}"
+
+
+HELPERS = f"{STAGING_PREFIX}rules/"
+
+
+def helper_prefix(target: str) -> str:
+    return f"{HELPERS}{hashlib.sha1(target.encode()).hexdigest()[:16]}/"
+
+
 def materialise(store: Store, premises: Sequence[str], target: str) -> Outcome:
     """The useful OWL 2 RL entailments of the `premises` graphs, not asserted in them, into the empty graph
-    `target` of the same engine (graphs named `target/round-N` hold each round's new facts on the way).
+    `target` of the same engine (helper graphs, `helper_graph`, hold each round's new facts on the way).
     `NotCovered` before anything is written when the premises use vocabulary the rules do not implement."""
     premises = list(dict.fromkeys(premises))
     if not premises:
@@ -365,7 +379,7 @@ def materialise(store: Store, premises: Sequence[str], target: str) -> Outcome:
     derivable = {q for _, q, _ in schema.properties} | set(schema.transitive)
     inferred = (derivable if by_values else usage(store, [target], by_values, premises=False).predicates) \
         if rounds else set()
-    types = f"{target}/types"
+    types = helper_graph(target, "types")
     send(store, type_rules(schema, used, inferred, premises, target, types, by_values))
     send(store, [asserted_types(premises, types, by_values), f"ADD SILENT {iri(types)} TO {iri(target)}",
                  f"DROP SILENT GRAPH {iri(types)}", *class_hierarchy_rule(schema, premises, target, by_values),
@@ -400,7 +414,7 @@ def property_rounds(store: Store, schema: Schema, used: Usage, premises: Sequenc
         if not rows and not transitive:
             return number - 1
         first = number == 1
-        out = target if first and by_values else f"{target}/round-{number}"
+        out = target if first and by_values else helper_graph(target, f"round-{number}")
         send(store, property_rules(rows, delta, first, out, seen, by_values)
              + transitive_rules(transitive, delta, premises, target, first, out, seen, by_values))
         if delta[0] not in (*premises, target):

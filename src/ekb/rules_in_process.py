@@ -1,31 +1,31 @@
 """The rules of `ekb.rules_in_engine`, evaluated in this process over premises a load already holds.
 
 A first load (or a full reload) onto a remote engine has every premise in hand: the N-Triples lines it has just
-sent to its staging graphs (`RemoteStore.lines_sent`). Reasoning over those here costs a few seconds of this
-process while the engine is busy storing them; the same rules as SPARQL updates in the engine cost 33 s at 10^6
-triples on Virtuoso (issue 19). The rules and their meaning are `rules_in_engine`'s: the same schema, compiled by
-the same function, the same refusals (`NotCovered`), the same filters; tests compare the three (these, the
-engine's, `reasonable`) on the shipped model, generated data and the edge cases.
+sent to its staging graphs, or to the graphs new to the store that it fills (`RemoteStore.lines_sent`).
+Reasoning over those here costs a few seconds of this process while the engine is busy storing them; the same
+rules as SPARQL updates in the engine cost 33 s at 10^6 triples on Virtuoso (issue 19). The rules and their
+meaning are `rules_in_engine`'s: the same schema, compiled by the same function, the same refusals
+(`NotCovered`), the same filters; tests compare the three (these, the engine's, `reasonable`) on the shipped
+model, generated data and the edge cases.
 
 The premises are read as the engine's rules read them (`PREMISE_FORM`: links between resources, anything said of
 the vocabulary), from the lines as pyoxigraph wrote them (subject, predicate and object separated by one space;
 only the object, a literal, may hold one). One case is refused rather than guessed: a derived link to a literal
 from something not of the vocabulary (only a transitive property can make one), which may equal an asserted
-literal value that is no premise.
+literal value that is no premise. The literals are read in the forms sent, not those the engine keeps
+(Virtuoso: `"0.20"^^xsd:decimal` -> `"0.2"`): a link derived to a vocabulary term's literal value could then
+equal an asserted one in another form and be stored twice over (never seen in the model).
 """
 
 from __future__ import annotations
 
-import itertools
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 
 import pyoxigraph as ox
 
 from ekb import rules_in_engine as rules
 from ekb.config import BASE_IRI, PREFIXES
-from ekb.remote import RemoteStore
-from ekb.store import Store
 
 NAME = "in-process"
 TYPE = b"<" + rules.TYPE.encode() + b">"
@@ -40,14 +40,6 @@ Fact = tuple[bytes, bytes, bytes]
 
 def term(iri: str) -> bytes:
     return b"<" + iri.encode() + b">"
-
-
-def lines_sent(store: Store, graphs: Sequence[str]) -> Iterable[bytes] | None:
-    """Every line sent to the `graphs` of `store` by this process, or None if some are not known."""
-    if not isinstance(store, RemoteStore):
-        return None
-    sent = [store.lines_sent(g) for g in graphs]
-    return None if any(lines is None for lines in sent) else itertools.chain.from_iterable(sent)
 
 
 def premises(lines: Iterable[bytes]) -> tuple[set[Fact], list[bytes]]:

@@ -26,6 +26,7 @@ from ekb import construct_stream
 from ekb.config import BASE_IRI
 from ekb.errors import LimitExceeded, QuerySyntaxError, QueryTimeout, RdfSyntaxError, StoreUnavailable
 from ekb.formats import GRAPH_FORMATS, SOLUTION_FORMATS, Format
+from ekb.literals import Rewrite, file_rewrites
 from ekb.sparql_lexer import names_dataset
 
 JSON_RESULTS = SOLUTION_FORMATS[0]
@@ -149,6 +150,12 @@ class Store(ABC):
         """Replace several graphs (N-Triples content) and drop others, in one atomic update."""
         self.update(replace_graphs_update(graphs, drop))
 
+    def load_file(self, graph: str, data: bytes | Path, fmt: ox.RdfFormat, source: str) -> list[Rewrite]:
+        """`load_graph`, and the document's typed literals pyoxigraph keeps in another form (`file_rewrites`:
+        the document is parsed again, known to be well-formed)."""
+        self.load_graph(graph, data, fmt, source)
+        return file_rewrites(data, fmt, BASE_IRI)
+
     def load_graph(self, graph: str, data: bytes | Path, fmt: ox.RdfFormat = ox.RdfFormat.N_TRIPLES,
                    source: str = "data") -> None:
         """Add an RDF document (bytes or a file) to a graph (a staging graph: several requests may be needed on
@@ -175,6 +182,14 @@ class Store(ABC):
     def staging_area(self) -> Iterator[Store]:
         """Where a load stages its graphs before `install`: by default this store itself (staging graphs)."""
         yield self
+
+    def wait_for_writes(self) -> None:  # noqa: B027 - most stores write before they return
+        """Until every write this thread queued is stored; raises the failure of one that was not."""
+
+    def lines_sent(self, graphs: Sequence[str]) -> Iterable[bytes] | None:
+        """The N-Triples lines this process sent to `graphs` since each was made, for the rules a load runs over
+        them (`ekb.rules_in_process`); None where not kept (by default)."""
+        return None
 
     def begin_new_graph(self, graph: str) -> bool:
         """Whether a load may write `graph`, which this store does not hold, under its own name rather than stage

@@ -3,9 +3,11 @@
 A load onto a remote engine spends most of its time waiting for the engine to store each chunk, while this
 process has the next file to parse and the rules to run (`ekb.rules_in_process`). The chunks are queued here
 instead, up to `MAX_BYTES` of them (the queue is full: the loader waits for the oldest), and sent in order by
-one thread. Every other request of the store first waits until the queue is empty (`settle`), so a reader
-always sees what was written before it asked. A failed POST is raised once, to the thread that queued it, at
-its next request (or at `settle`); the chunks after it are sent all the same (the loader drops the graph).
+one thread. Every other request of the thread that queued them first waits until the queue is empty (`settle`),
+so it reads what it wrote; another thread's requests do not wait (a reader during a load sees what it would
+have seen, the graphs filling in the meantime). A failed POST is raised once, to the thread that queued it, at
+its next request; the chunks after it are not sent (the loader drops the graph). One thread queues at a time
+(the knowledge base's write lock): the thread that queued last is the one told.
 """
 
 from __future__ import annotations
@@ -26,54 +28,57 @@ class UploadQueue:
         self._failure: BaseException | None = None
         self._owner: int | None = None  # the thread that queued what is pending
         self._lock = threading.Lock()
-        self._local = threading.local()
 
     def submit(self, post: Callable[[], object], size: int) -> None:
         """Queue one POST (`size` bytes of body), once the queue has room for it."""
         with self._lock:
             if self._executor is None:
-                self._executor = ThreadPoolExecutor(1, "ekb-upload", initializer=self._mark_sender)
+                self._executor = ThreadPoolExecutor(1, "ekb-upload")
             self._owner = threading.get_ident()
         while self._pending and self._bytes + size > MAX_BYTES:
             self._settle_oldest()
         with self._lock:
-            self._pending.append((self._executor.submit(post), size))
+            self._pending.append((self._executor.submit(self._unless_failed, post), size))
             self._bytes += size
 
+    def _unless_failed(self, post: Callable[[], object]) -> None:
+        """In the sending thread: a POST, kept for the queuing thread if it fails; none after one that failed
+        (the load fails anyway, and sooner)."""
+        if self._failure is not None:
+            return
+        try:
+            post()
+        except BaseException as err:  # noqa: BLE001 - raised to the thread that queued it
+            with self._lock:
+                self._failure = self._failure or err
+
     def settle(self) -> None:
-        """Wait until every queued POST has been sent; raise a failure to the thread that queued it."""
-        if getattr(self._local, "sender", False):
-            return  # the sending thread's own requests
-        while self._pending:
-            self._settle_oldest()
+        """In the thread that queued the POSTs: wait until every one has been sent, and raise a failure."""
+        if threading.get_ident() != self._owner:
+            return  # not this thread's writes (the sending thread's own requests among them)
+        self._drain()
         with self._lock:
-            failure, mine = self._failure, self._owner == threading.get_ident()
-            if failure is not None and mine:
-                self._failure = None
-        if failure is not None and mine:
+            failure, self._failure = self._failure, None
+        if failure is not None:
             raise failure
 
     def close(self) -> None:
-        try:
-            self.settle()
-        finally:
-            if self._executor is not None:
-                self._executor.shutdown(wait=True)
+        self._drain()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+        self.settle()
+
+    def _drain(self) -> None:
+        while self._pending:
+            self._settle_oldest()
 
     def _settle_oldest(self) -> None:
         with self._lock:
             if not self._pending:
                 return
             future, size = self._pending[0]
-        try:
-            future.result()
-        except BaseException as err:  # noqa: BLE001 - kept for the thread that queued it
-            with self._lock:
-                self._failure = self._failure or err
+        future.result()  # never raises: see _unless_failed
         with self._lock:
             if self._pending and self._pending[0][0] is future:
                 self._pending.popleft()
                 self._bytes -= size
-
-    def _mark_sender(self) -> None:
-        self._local.sender = True
