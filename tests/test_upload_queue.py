@@ -127,7 +127,8 @@ def test_a_failed_chunk_fails_a_reload_whose_rules_run_in_the_engine(oxigraph_se
     settings = make_project(tmp_path / "project")
     store = RemoteStore(oxigraph_server.query_url)
     before = loader.load(store, settings).graphs
-    (tmp_path / "project" / "data" / "more.ttl").write_text("<http://e/c> <http://e/hasPart> <http://e/d> .\n")
+    units = tmp_path / "project" / "data" / "org" / "units.ttl"
+    units.write_text(units.read_text() + "<http://e/c> <http://e/hasPart> <http://e/d> .\n")  # staged: it is live
     failing_posts(monkeypatch, loader.STAGING_PREFIX)
     said: list[str] = []
     with pytest.raises(StoreUnavailable, match="answered 500"):
