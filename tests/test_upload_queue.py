@@ -153,3 +153,20 @@ def test_a_first_load_fails_whole_when_a_chunk_fails_at_the_end_or_beside_a_synt
         loader.load(store, settings)
     assert store.graphs() == []
     store.close()
+
+
+def test_after_a_failed_first_load_a_write_to_a_graph_it_began_is_an_ordinary_one(oxigraph_server, tmp_path):
+    """A graph the load wrote under its own name is dropped with the load; a Graph Store write to that name later
+    parses its whole document before anything is sent (no chunk streamed, nothing left of a malformed one)."""
+    oxigraph_server.clear()
+    settings = make_project(tmp_path / "project")
+    (tmp_path / "project" / "data" / "zz-broken.ttl").write_text("<http://e/x> <http://e/p> .\n")
+    store = RemoteStore(oxigraph_server.query_url)
+    with pytest.raises(RdfSyntaxError):
+        loader.load(store, settings)
+    units = loader.DATA_GRAPH_PREFIX + "org/units"
+    body = "".join(f"<http://e/s{i}> <http://e/p> <http://e/o> .\n" for i in range(120_000)) + "<http://e/x> <http://e/p> .\n"
+    with pytest.raises(RdfSyntaxError):
+        store.load_graph(units, body.encode(), source="upload")
+    assert store.graphs() == []
+    store.close()

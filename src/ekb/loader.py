@@ -1,9 +1,10 @@
 """The load pipeline: files -> staging graphs -> reasoning -> one atomic swap into the live graphs.
 
 Every file is parsed into a staging graph of its own run, the entailments are computed from the staged
-ontology and data, and a single SPARQL Update moves everything onto the live graph names. A malformed file
-or a failed step drops the staging graphs and leaves the live graphs exactly as they were; the engine
-parses and serialises, so no step turns every triple into a Python object.
+ontology and data, and a single SPARQL Update moves everything onto the live graph names (on a remote engine,
+a graph the store does not hold yet is written under its own name instead: `Store.begin_new_graph`). A
+malformed file or a failed step drops the staging graphs (and those new graphs) and leaves the live graphs
+exactly as they were; the engine parses and serialises, so no step turns every triple into a Python object.
 """
 
 from __future__ import annotations

@@ -335,8 +335,10 @@ class RemoteStore(Store):
         return itertools.chain.from_iterable(s.lines for s in sent)
 
     def _filling(self, graph: str) -> bool:
-        """A graph a load fills: a staging graph, or a new graph since `begin_new_graph`."""
-        return graph.startswith(STAGING_PREFIX) or graph in self._sent
+        """A graph a load fills: a staging graph, or a new graph since `begin_new_graph` (until any other write:
+        after a failed load, a write to that name is an ordinary one)."""
+        sent = self._sent.get(graph)
+        return graph.startswith(STAGING_PREFIX) or (sent is not None and sent.known)
 
     def export(self, fmt: Format, graph: str | None = None) -> bytes:
         if fmt.engine.supports_datasets:
