@@ -72,8 +72,14 @@ INERT_CLASSES = {OWL + "Thing", RDFS + "Resource", RDFS + "Literal", RDF + "lang
 TRIVIAL_TYPES = {str(t) for t in reasoning.TRIVIAL_TYPES}  # types `useful_ntriples` drops
 # What `loader.premise_ntriples` keeps of a graph, for a pattern `?s ?p ?o`: links between resources, and
 # anything said of the vocabulary (literal values of individuals only re-derive types the shapes require).
-PREMISE_FORM = (f'(!isLiteral(?o) || STRSTARTS(STR(?s), "http://www.w3.org/") '
-                f'|| STRSTARTS(STR(?s), "{BASE_IRI}def/"))')
+def in_namespaces(variable: str, namespaces: Sequence[str]) -> str:
+    return " || ".join(f'STRSTARTS(STR({variable}), "{ns}")' for ns in namespaces)
+
+
+VOCABULARY = ("http://www.w3.org/", f"{BASE_IRI}def/")  # namespaces whose terms' literal values are premises
+PREMISE_FORM = f"(!isLiteral(?o) || {in_namespaces('?s', VOCABULARY)})"
+# Namespaces whose terms are given no type and about which nothing derived is kept (`NAMED`, `unuseful_cleanup`).
+NOT_NAMED = (*BUILT_IN, PREFIXES["xsd"])
 # Rows of VALUES per update: engines plan a large VALUES block slowly, and Virtuoso limits a request's size.
 VALUES_ROWS = 500
 MAX_ROUNDS = 10_000  # a transitive chain adds at least one link per round: this is a guard, never reached
@@ -292,8 +298,7 @@ def transitive_rules(properties: Sequence[str], delta: Sequence[str], premises: 
     return [rule(iri(t), "") for t in properties]
 
 
-NAMED = (f'FILTER(isIRI(?x) && !STRSTARTS(STR(?x), "{OWL}") && !STRSTARTS(STR(?x), "{RDF}") '
-         f'&& !STRSTARTS(STR(?x), "{RDFS}") && !STRSTARTS(STR(?x), "{PREFIXES["xsd"]}"))')
+NAMED = "FILTER(isIRI(?x) && " + " && ".join(f'!STRSTARTS(STR(?x), "{ns}")' for ns in NOT_NAMED) + ")"
 
 
 def type_rules(schema: Schema, used: Usage, inferred: set[str], premises: Sequence[str], target: str, out: str,
@@ -345,10 +350,9 @@ def class_hierarchy_rule(schema: Schema, premises: Sequence[str], target: str, b
 
 def unuseful_cleanup(target: str) -> str:
     """What the property rounds derived about blank nodes or built-in terms: needed on the way, never kept."""
-    built_in = " || ".join(f'STRSTARTS(STR(?s), "{ns}")' for ns in (*BUILT_IN, PREFIXES["xsd"]))
     g = iri(target)
     return f"""DELETE {{ GRAPH {g} {{ ?s ?p ?o }} }} WHERE {{ GRAPH {g} {{ ?s ?p ?o }}
-  FILTER(isBlank(?s) || isBlank(?o) || {built_in}) }}"""
+  FILTER(isBlank(?s) || isBlank(?o) || {in_namespaces('?s', NOT_NAMED)}) }}"""
 
 
 def helper_graph(target: str, name: str) -> str:

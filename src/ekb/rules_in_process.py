@@ -25,13 +25,12 @@ from collections.abc import Iterable, Iterator
 import pyoxigraph as ox
 
 from ekb import rules_in_engine as rules
-from ekb.config import BASE_IRI, PREFIXES
 
 NAME = "in-process"
 TYPE = b"<" + rules.TYPE.encode() + b">"
 SUB_CLASS = b"<" + rules.SUB_CLASS.encode() + b">"
-VOCABULARY = (b"<http://www.w3.org/", b"<" + (BASE_IRI + "def/").encode())
-NOT_NAMED = tuple(b"<" + ns.encode() for ns in (*rules.BUILT_IN, PREFIXES["xsd"]))  # as `rules.NAMED`
+VOCABULARY = tuple(b"<" + ns.encode() for ns in rules.VOCABULARY)
+NOT_NAMED = tuple(b"<" + ns.encode() for ns in rules.NOT_NAMED)
 SCHEMA_OBJECTS = {b"<" + rules.TRANSITIVE.encode() + b">", b"<" + rules.SYMMETRIC.encode() + b">"}
 AXIOMS = {b"<" + a.encode() + b">" for a in rules.AXIOMS}
 
