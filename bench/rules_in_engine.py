@@ -303,7 +303,7 @@ def main() -> int:
             mine, base = results[True], results[False]
             same = mine.inferred == base.inferred
             failed |= not same
-            print(f"{engine:<9} in engine / download: load {mine.seconds / base.seconds:.2f}x, reasoning "
+            print(f"{engine:<9} not downloaded / download: load {mine.seconds / base.seconds:.2f}x, reasoning "
                   f"{mine.reasoning_seconds / base.reasoning_seconds:.2f}x, reasoning bytes "
                   f"{(mine.reasoning.sent + mine.reasoning.received) / (base.reasoning.sent + base.reasoning.received):.4f}x;"
                   f" {len(mine.inferred):,} entailments, equal: {'yes' if same else 'NO'}")
