@@ -131,11 +131,7 @@ def property_closure(facts: set[Fact], schema: rules.Schema) -> set[Fact]:
 def types(closure: set[Fact], schema: rules.Schema) -> set[tuple[bytes, bytes]]:
     """(thing, class) from class membership, domains and ranges, about named things, no trivial type."""
     def grouped(pairs: list[tuple[str, str]]) -> dict[bytes, list[bytes]]:
-        out: dict[bytes, list[bytes]] = defaultdict(list)
-        for key, d in pairs:
-            if d not in rules.TRIVIAL_TYPES:
-                out[term(key)].append(term(d))
-        return out
+        return {term(key): [term(d) for d in ds] for key, ds in rules.types_given(pairs).items()}
 
     supers, domains, ranges = grouped(schema.superclasses), grouped(schema.domains), grouped(schema.ranges)
     typed: dict[bytes, set[bytes]] = defaultdict(set)  # class -> the things it is given to
