@@ -425,7 +425,10 @@ XSD = "http://www.w3.org/2001/XMLSchema#"
 def test_what_was_sent_is_kept_for_the_rules_until_any_other_write(remote):
     """The lines sent to a staging graph are what the rules in this process read (ekb.rules_in_process): any other
     write to the engine may change the graph, so they are forgotten then."""
+    remote.begin_filling(STAGED)
     remote.add_triples(STAGED, many(3))
+    remote.add_triples(STAGED + "/change", many(2))  # a staging graph no load began (a gated write's): nothing kept
+    assert remote.lines_sent([STAGED + "/change"]) is None and list(remote._sent) == [STAGED]
     assert sorted(remote.lines_sent([STAGED])) == sorted(ox.serialize(many(3), format=ox.RdfFormat.N_TRIPLES).splitlines())
     assert remote.lines_sent([G]) is None  # a live graph: never
     remote.update(f'INSERT DATA {{ GRAPH <{G}> {{ <http://e/new> <http://e/p> "x" }} }}')

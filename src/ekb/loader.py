@@ -2,7 +2,7 @@
 
 Every file is parsed into a staging graph of its own run, the entailments are computed from the staged
 ontology and data, and a single SPARQL Update moves everything onto the live graph names (on a remote engine,
-a graph the store does not hold yet is written under its own name instead: `Store.begin_new_graph`). A
+a graph the store does not hold yet is written under its own name: `Store.writes_new_graphs_in_place`). A
 malformed file or a failed step drops the staging graphs (and those new graphs) and leaves the live graphs
 exactly as they were; the engine parses and serialises, so no step turns every triple into a Python object.
 """
@@ -293,13 +293,16 @@ def load(store: Store, settings: Settings, progress: Progress = lambda _: None,
     files: dict[str, tuple[Path, ox.RdfFormat] | None] = {}  # the one file a graph comes from, if one
     rewritten: dict[str, list[Rewrite]] = {}
     with store.staging_area() as stage:
-        in_place: list[str] = []  # graphs new to the store, written under their own names (`begin_new_graph`)
+        in_place: list[str] = []  # graphs new to the store, written under their own names
 
         def staging(graph: str) -> str:
-            if stage is store and graph not in counts and stage.begin_new_graph(graph):
+            if stage is store and graph not in counts and stage.writes_new_graphs_in_place:
                 in_place.append(graph)
-                return graph
-            return staging_name(run, graph)
+                name = graph
+            else:
+                name = staging_name(run, graph)
+            stage.begin_filling(name)
+            return name
 
         staged = {g: staging(g) for g in changed}
         try:

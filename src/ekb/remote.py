@@ -65,8 +65,8 @@ class RemoteStore(Store):
         self._row_cap: int | None = None
         self._row_cap_known = False
         self._http = httpx.Client(timeout=timeout_s)
-        # What a load sent to each graph it fills (`Sent`), for the rules it runs in this process. Void after any
-        # other write to the engine; forgotten when the load installs its graphs.
+        # What a load sent to each graph it fills (`Sent`, from `begin_filling`), for the rules it runs in this
+        # process. Void after any other write to the engine; forgotten when the load installs its graphs.
         self._sent: dict[str, Sent] = {}
         self._uploads = UploadQueue()  # chunks of a load, sent while the loader goes on
 
@@ -269,12 +269,7 @@ class RemoteStore(Store):
     def count(self, graph: str | None = None) -> int:
         if graph is None:
             return sum(self.counts().values())
-        sent = self._sent.get(graph)
-        if sent is not None and sent.count is not None:  # counted since the last write (a load counts, then digests)
-            return sent.count
         rows = self._raw_select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {ox.NamedNode(graph)} {{ ?s ?p ?o }} }}")
-        if sent is not None:
-            sent.count = int(rows[0]["n"].value)
         return int(rows[0]["n"].value)
 
     def graph_triples(self, graph: str, where: str = "") -> list[ox.Triple]:
@@ -315,27 +310,26 @@ class RemoteStore(Store):
         of a 26 s load)."""
         return None
 
-    def begin_new_graph(self, graph: str) -> bool:
-        """Yes: moving a graph costs an engine as much as loading it (Virtuoso: 11.5 s of a 10^6 load's 44 s).
-        What is sent to it from now on is kept, as for a staging graph (`Sent`)."""
+    writes_new_graphs_in_place = True  # moving a graph costs an engine what loading it does (Virtuoso: 11.5 s of
+    # a 10^6 load's 44 s)
+
+    def begin_filling(self, graph: str) -> None:
         self._sent[graph] = Sent()
-        return True
 
     def wait_for_writes(self) -> None:
         self._uploads.settle()
 
     def lines_sent(self, graphs: Sequence[str]) -> Iterable[bytes] | None:
-        """The N-Triples lines (pyoxigraph's, without line ends) sent to staging graphs since they were made (or to
-        new graphs since `begin_new_graph`), each once per graph, or None where some were not kept (another graph,
-        RDF-star, any other write since). A staging graph's name is new to its run, so these are what it holds,
-        but for the engine's own forms of some literals."""
+        """The N-Triples lines (pyoxigraph's, without line ends) sent to graphs since `begin_filling`, each once
+        per graph, or None where some were not kept (another graph, RDF-star, any other write since): what they
+        hold, but for the engine's own forms of some literals."""
         sent = [self._sent.get(g) for g in graphs]
         if any(s is None or not s.known for s in sent):
             return None
         return itertools.chain.from_iterable(s.lines for s in sent)
 
     def _filling(self, graph: str) -> bool:
-        """A graph a load fills: a staging graph, or a new graph since `begin_new_graph` (until any other write:
+        """A graph a load fills: a staging graph, or a new graph since `begin_filling` (until any other write:
         after a failed load, a write to that name is an ordinary one)."""
         sent = self._sent.get(graph)
         return graph.startswith(STAGING_PREFIX) or (sent is not None and sent.known)
@@ -432,14 +426,14 @@ class RemoteStore(Store):
     def load_graph(self, graph: str, data: bytes | Path, fmt: ox.RdfFormat = ox.RdfFormat.N_TRIPLES,
                    source: str = "data", seen: Callable[[bytes], None] | None = None) -> None:
         """Add an RDF document to a graph, one request per chunk (each, as N-Triples, also to `seen`). Into a
-        graph a load fills (a staging graph, or a new one since `begin_new_graph`) the chunks go as the parser
+        graph a load fills (a staging graph, or a new one since `begin_filling`) the chunks go as the parser
         gives them: the engine stores the first while the rest is parsed (at 10^6 triples it waited 3 s for the
         whole file before); statements with a blank node are kept for the end, together (`blank_node_chunks`); a
         syntax error leaves part of the document there, for the load to drop with the graph. Into another graph
         the document is parsed whole first."""
         data = data.read_bytes() if isinstance(data, Path) else data
         filling = self._filling(graph)
-        size = self.dialect.load_chunk if self.dialect.graph_store_path else self.dialect.update_chunk
+        size = self._chunk_size()
         plain: list[ox.Triple] = []
         linked: list[ox.Triple] = []
         try:
@@ -465,10 +459,10 @@ class RemoteStore(Store):
         without a transaction where the engine offers that (`staging_load_param`), and what was sent is kept
         (`Sent`) while it is all the graph holds."""
         dialect = self.dialect
-        size = dialect.load_chunk if dialect.graph_store_path else dialect.update_chunk
+        size = self._chunk_size()
         target = ox.NamedNode(graph)
         staging = self._filling(graph)
-        sent = self._sent.setdefault(graph, Sent()) if staging else None
+        sent = self._sent.get(graph)
         try:
             chunks = [triples[i:i + size] for i in range(0, len(triples), size)] if unlinked \
                 else blank_node_chunks(triples, size)
@@ -488,6 +482,10 @@ class RemoteStore(Store):
             if sent is not None:
                 sent.void()
             raise
+
+    def _chunk_size(self) -> int:
+        """Triples per request: a Graph Store POST where the engine has one, else an INSERT DATA."""
+        return self.dialect.load_chunk if self.dialect.graph_store_path else self.dialect.update_chunk
 
     def _post_ntriples(self, graph: str, body: bytes, bulk: bool) -> None:
         """A Graph Store POST of N-Triples into `graph`; `bulk` (a large chunk for a staging graph): without a
@@ -575,10 +573,8 @@ class Sent:
     def __init__(self) -> None:
         self.lines: set[bytes] = set()
         self.known = True
-        self.count: int | None = None  # the engine's COUNT of the graph, once asked
 
     def add(self, body: bytes) -> None:
-        self.count = None
         if not self.known:
             return
         for line in body.splitlines():
@@ -589,7 +585,7 @@ class Sent:
                 self.lines.add(line)
 
     def void(self) -> None:
-        self.lines, self.known, self.count = set(), False, None
+        self.lines, self.known = set(), False
 
 
 def by_graph(quads: Iterable[ox.Quad]) -> dict[str, list[ox.Triple]]:

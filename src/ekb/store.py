@@ -191,11 +191,14 @@ class Store(ABC):
         them (`ekb.rules_in_process`); None where not kept (by default)."""
         return None
 
-    def begin_new_graph(self, graph: str) -> bool:
-        """Whether a load may write `graph`, which this store does not hold, under its own name rather than stage
-        it (and is about to): then nothing is moved at the end, readers see the graph grow, and a failed load
-        drops it. No by default (a swap is cheap in memory; on disk `install` bulk-loads such a graph itself)."""
-        return False
+    # Whether a load writes a graph this store does not hold under its own name rather than staging it: then
+    # nothing is moved at the end, readers see the graph grow, and a failed load drops it. No by default (a swap
+    # is cheap in memory; on disk `install` bulk-loads such a graph itself).
+    writes_new_graphs_in_place = False
+
+    def begin_filling(self, graph: str) -> None:  # noqa: B027 - most stores keep nothing of what is sent
+        """A load is about to fill `graph`, which this store does not hold (a staging graph, or a new graph
+        written in place): where the store keeps what it sends there, from now on (`lines_sent`)."""
 
     def install(self, stage: Store, staged: Mapping[str, str], drop: Iterable[str] = (),
                 files: Mapping[str, tuple[Path, ox.RdfFormat]] | None = None) -> None:
